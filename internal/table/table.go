@@ -35,6 +35,11 @@ func (t Type) String() string {
 type Column struct {
 	Name string
 	Type Type
+	// Known, when not nil, lists the only values the stream can produce for
+	// this column besides "" (EndpointCall: only "Cmsi:Cmsi" is derivable).
+	// The rule compiler refuses a comparison of the column with any other
+	// literal, since such a rule could never match honestly.
+	Known []string
 }
 
 // Table is the schema of one Log Analytics or Defender table.
