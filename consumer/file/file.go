@@ -1,0 +1,252 @@
+// Package file reads sign-in logs from files and stdin for replay: JSON
+// `{"records":[...]}` bodies, bare arrays, single records, NDJSON (one body a
+// line, LF or CRLF, with or without a UTF-8 BOM), gzip recognised by its
+// magic bytes whatever the file name.
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Body is one event body as one Event Hubs message would carry it.
+type Body struct {
+	Data []byte
+	// File is the path ("-" for stdin) and Line the 1-based line the body starts on.
+	File string
+	Line int
+}
+
+// PathError is a path the user gave that names nothing: a missing file or a
+// glob that matches nothing. It is a usage error.
+type PathError struct {
+	Path   string
+	Reason string
+}
+
+func (e *PathError) Error() string { return fmt.Sprintf("%s: %s", e.Path, e.Reason) }
+
+// Expand turns the user's paths into files: files as given, directories
+// recursively (sorted), globs expanded; "-" stays "-" (stdin).
+func Expand(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		if p == "-" {
+			out = append(out, p)
+			continue
+		}
+		if strings.ContainsAny(p, "*?[") {
+			m, err := filepath.Glob(p)
+			if err != nil {
+				return nil, &PathError{p, "bad glob pattern: " + err.Error()}
+			}
+			if len(m) == 0 {
+				return nil, &PathError{p, "the glob matches no file"}
+			}
+			sub, err := Expand(m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sub...)
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, &PathError{p, "no such file or directory"}
+			}
+			return nil, fmt.Errorf("cannot read %q: %w", p, err)
+		}
+		if !fi.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cannot walk directory %q: %w", p, err)
+		}
+		sort.Strings(files)
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// Reader reads bodies from files.
+type Reader struct {
+	// Stdin is read for the path "-".
+	Stdin io.Reader
+	// MaxLineBytes bounds one NDJSON line (default 64 MiB); a longer line is
+	// an error naming the file and line.
+	MaxLineBytes int
+	// Valid, when set, decides whether a whole file is one JSON value
+	// (for example a validator that also accepts repairable bodies). The
+	// default is encoding/json's Valid.
+	Valid func([]byte) bool
+}
+
+// Read calls fn for every body of every file, in order. It stops at the
+// first error of fn or of reading.
+func (r *Reader) Read(ctx context.Context, files []string, fn func(Body) error) error {
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.readOne(ctx, f, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Reader) readOne(ctx context.Context, name string, fn func(Body) error) error {
+	var src io.Reader
+	if name == "-" {
+		if r.Stdin == nil {
+			return errors.New("stdin is not available")
+		}
+		src = r.Stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("cannot open %q: %w", name, err)
+		}
+		defer f.Close()
+		src = f
+	}
+	br := bufio.NewReaderSize(src, 1<<20)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("%s: gzip header: %w", name, err)
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, 1<<20)
+	}
+	// A UTF-8 BOM at the start of the file is not part of the JSON.
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		_, _ = br.Discard(3)
+	}
+	maxLine := r.MaxLineBytes
+	if maxLine <= 0 {
+		maxLine = 64 << 20
+	}
+	valid := r.Valid
+	if valid == nil {
+		valid = json.Valid
+	}
+
+	first, err := readLine(br, maxLine)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s:1: %w", name, err)
+	}
+	firstTrim := bytes.TrimSpace(first)
+	rest, peekErr := br.Peek(1)
+	onlyLine := errors.Is(err, io.EOF) || (len(rest) == 0 && peekErr != nil)
+	if onlyLine || (len(firstTrim) > 0 && json.Valid(firstTrim)) {
+		// NDJSON (or a one-line file, which is the same thing): one body per line.
+		return r.lines(ctx, name, br, first, maxLine, fn)
+	}
+	// The first line alone is not JSON: the file may be one (pretty-printed)
+	// JSON value. Read it whole; if it is not one value, read it as lines.
+	whole := bytes.NewBuffer(append(append([]byte(nil), first...), '\n'))
+	if _, err := io.Copy(whole, br); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	data := whole.Bytes()
+	if t := bytes.TrimSpace(data); len(t) > 0 && valid(t) {
+		return fn(Body{Data: t, File: name, Line: 1 + leadingLines(data)})
+	}
+	return r.lines(ctx, name, bufio.NewReader(bytes.NewReader(data)), nil, maxLine, fn)
+}
+
+func leadingLines(b []byte) int {
+	n := 0
+	for _, c := range b {
+		switch c {
+		case '\n':
+			n++
+		case ' ', '\t', '\r':
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// lines calls fn for each non-empty line; first, when not nil, is line 1
+// already read.
+func (r *Reader) lines(ctx context.Context, name string, br *bufio.Reader, first []byte, maxLine int, fn func(Body) error) error {
+	n := 0
+	emit := func(l []byte) error {
+		n++
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 {
+			return nil
+		}
+		return fn(Body{Data: l, File: name, Line: n})
+	}
+	if first != nil {
+		if err := emit(first); err != nil {
+			return err
+		}
+	}
+	for {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		l, err := readLine(br, maxLine)
+		if len(l) > 0 || err == nil {
+			if e := emit(l); e != nil {
+				return e
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", name, n+1, err)
+		}
+	}
+}
+
+// readLine reads one line without its LF (a trailing CR stays; callers trim).
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line)+len(chunk) > max {
+			return nil, fmt.Errorf("line longer than %d bytes", max)
+		}
+		line = append(line, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return line, err
+		}
+		return line[:len(line)-1], nil
+	}
+}

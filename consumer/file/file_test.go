@@ -1,0 +1,131 @@
+package file
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func readAll(t *testing.T, r *Reader, files ...string) []Body {
+	t.Helper()
+	var out []Body
+	err := r.Read(context.Background(), files, func(b Body) error {
+		b.Data = append([]byte(nil), b.Data...)
+		out = append(out, b)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return out
+}
+
+func write(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func TestReaderSplitsFilesIntoBodies(t *testing.T) {
+	dir := t.TempDir()
+	pretty := "{\n  \"records\": [\n    {\"category\": \"SignInLogs\"}\n  ]\n}\n"
+	ndjson := "{\"category\":\"A\"}\r\n\r\n{\"category\":\"B\"}\r\n"
+	for _, tc := range []struct {
+		name      string
+		data      []byte
+		wantLines []int
+		wantFirst string
+	}{
+		{"a pretty-printed JSON value is one body", []byte(pretty), []int{1}, `{`},
+		{"NDJSON with CRLF gives one body per non-empty line", []byte(ndjson), []int{1, 3}, `{"category":"A"}`},
+		{"a UTF-8 BOM is dropped", append([]byte{0xEF, 0xBB, 0xBF}, ndjson...), []int{1, 3}, `{"category":"A"}`},
+		{"gzip is recognised by its magic bytes whatever the name", gz([]byte(ndjson)), []int{1, 3}, `{"category":"A"}`},
+		{"a gzip pretty value is one body", gz([]byte(pretty)), []int{1}, `{`},
+		{"a one-line file without a newline is one body", []byte(`[{"category":"A"},{"category":"B"}]`), []int{1}, `[{"category":"A"}`},
+		{"a file that is neither one value nor lines of values is read as lines", []byte("{\"a\":\n1}\n{bad\n"), []int{1, 2, 3}, `{"a":`},
+		{"leading blank lines move the body's line", []byte("\n\n{\n\"records\":[]}\n"), []int{3}, `{`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := write(t, dir, strings.ReplaceAll(tc.name, " ", "_")+".log", tc.data)
+			got := readAll(t, &Reader{}, p)
+			var lines []int
+			for _, b := range got {
+				lines = append(lines, b.Line)
+				if b.File != p {
+					t.Errorf("file = %q", b.File)
+				}
+			}
+			if len(lines) != len(tc.wantLines) {
+				t.Fatalf("bodies on lines %v, want %v", lines, tc.wantLines)
+			}
+			for i := range lines {
+				if lines[i] != tc.wantLines[i] {
+					t.Fatalf("bodies on lines %v, want %v", lines, tc.wantLines)
+				}
+			}
+			if !strings.HasPrefix(string(got[0].Data), tc.wantFirst) {
+				t.Errorf("first body %q, want prefix %q", got[0].Data, tc.wantFirst)
+			}
+		})
+	}
+}
+
+func TestReaderReadsStdinForDash(t *testing.T) {
+	got := readAll(t, &Reader{Stdin: strings.NewReader("{\"x\":1}\n{\"x\":2}\n")}, "-")
+	if len(got) != 2 || got[1].Line != 2 || got[1].File != "-" {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestReaderRefusesAnOverlongLine(t *testing.T) {
+	p := write(t, t.TempDir(), "big.ndjson", []byte("{\"a\":1}\n"+strings.Repeat("x", 100)+"\n"))
+	err := (&Reader{MaxLineBytes: 50}).Read(context.Background(), []string{p}, func(Body) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), ":2: line longer than 50 bytes") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestExpandWalksDirectoriesAndGlobs(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "b/2.json", []byte("{}"))
+	write(t, dir, "a.json", []byte("{}"))
+	write(t, dir, "b/.hidden", []byte("{}"))
+	got, err := Expand([]string{dir, filepath.Join(dir, "*.json"), "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "a.json"), filepath.Join(dir, "b/2.json"), filepath.Join(dir, "a.json"), "-"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("Expand = %v, want %v", got, want)
+	}
+}
+
+func TestExpandReportsMissingPathsAsPathErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{filepath.Join(dir, "nope.json"), filepath.Join(dir, "*.gz")} {
+		_, err := Expand([]string{p})
+		var pe *PathError
+		if !errors.As(err, &pe) || pe.Path != p {
+			t.Errorf("Expand(%s) = %v, want a PathError", p, err)
+		}
+	}
+}
