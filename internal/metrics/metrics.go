@@ -4,8 +4,12 @@
 package metrics
 
 import (
+	"math"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Registry holds streamhunt's metrics plus the Go runtime and process collectors.
@@ -57,9 +61,73 @@ var (
 	EndToEndLatency         = histogramVec("end_to_end_latency_seconds", "Enqueued time to delivery at every sink.", prometheus.ExponentialBuckets(0.01, 2, 16), "hub")
 	SignInToDeliveryLatency = histogramVec("signin_to_delivery_latency_seconds", "Sign-in time (createdDateTime) to delivery at every sink.", prometheus.ExponentialBuckets(1, 2, 14), "hub")
 	LastRecordTime          = gaugeVec("last_record_timestamp_seconds", "Unix time of the last record received, by hub and category; alert on time() minus this (silence is T1562.008).", "hub", "category")
+	// LastRecordAge is computed at each scrape from LastRecordTime.
+	LastRecordAge = register(&lastRecordAge{
+		desc: prometheus.NewDesc(namespace+"_last_record_age_seconds", "Seconds since the last record received, by hub and category (silence is T1562.008).", []string{"hub", "category"}, nil),
+		now:  time.Now,
+	})
 )
 
+// LastRecord is one (hub, category) of LastRecordTime.
+type LastRecord struct {
+	Hub, Category string
+	Time          time.Time
+}
+
+// LastRecords returns every (hub, category) that LastRecordTime has a value for.
+func LastRecords() []LastRecord {
+	ch := make(chan prometheus.Metric)
+	go func() {
+		LastRecordTime.Collect(ch)
+		close(ch)
+	}()
+	var out []LastRecord
+	for m := range ch {
+		var d dto.Metric
+		if err := m.Write(&d); err != nil || d.Gauge == nil {
+			continue
+		}
+		r := LastRecord{Time: unixSeconds(d.Gauge.GetValue())}
+		for _, l := range d.Label {
+			switch l.GetName() {
+			case "hub":
+				r.Hub = l.GetValue()
+			case "category":
+				r.Category = l.GetValue()
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func unixSeconds(v float64) time.Time {
+	sec, frac := math.Modf(v)
+	return time.Unix(int64(sec), int64(frac*1e9))
+}
+
+// lastRecordAge turns LastRecordTime into ages at scrape time, so an alert
+// needs no time() arithmetic and a dashboard shows it directly.
+type lastRecordAge struct {
+	desc *prometheus.Desc
+	now  func() time.Time
+}
+
+func (c *lastRecordAge) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *lastRecordAge) Collect(ch chan<- prometheus.Metric) {
+	now := c.now()
+	for _, r := range LastRecords() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, now.Sub(r.Time).Seconds(), r.Hub, r.Category)
+	}
+}
+
 const namespace = "streamhunt"
+
+func register[C prometheus.Collector](c C) C {
+	Registry.MustRegister(c)
+	return c
+}
 
 func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
