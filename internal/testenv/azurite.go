@@ -20,8 +20,27 @@ var (
 	azuriteOnce sync.Once
 	azuriteConn string
 	azuriteErr  error
-	azuriteLog  bytes.Buffer
+	azuriteLog  lockedBuffer
 )
+
+// lockedBuffer collects Azurite's output; exec's copying goroutine writes
+// while a failing test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
 
 // Azurite returns the connection string of an Azurite blob service started
 // for this test process (in memory, on a free port; it dies with the
@@ -54,8 +73,10 @@ func startAzurite(t testing.TB, bin string) (string, error) {
 		return "", err
 	}
 	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port),
-		"--inMemoryPersistence", "--silent", "--disableTelemetry", "--skipApiVersionCheck",
-		"--location", dir)
+		"--inMemoryPersistence", "--silent", "--disableTelemetry", "--skipApiVersionCheck")
+	// Azurite refuses --location with --inMemoryPersistence; run it in a
+	// scratch directory so nothing it writes lands in the package.
+	cmd.Dir = dir
 	cmd.Stdout = &azuriteLog
 	cmd.Stderr = &azuriteLog
 	// Azurite must not outlive the test binary.
