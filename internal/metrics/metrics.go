@@ -34,6 +34,7 @@ var (
 	DecodeFailures = counterVec("decode_failures_total", "Bodies or records that could not be decoded, by reason.", "reason")
 	BodiesRepaired = counterVec("bodies_repaired_total", "Invalid JSON bodies repaired before decoding, by repair.", "repair")
 	TimeFallbacks  = counterVec("time_fallbacks_total", "Records whose time field was unusable, by the fallback used.", "reason")
+	FieldsCoerced  = counterVec("fields_coerced_total", "Record fields of an unexpected type or form, by column and outcome (truncated, emptied); the record is still decoded.", "column", "outcome")
 	DeadLetters    = counterVec("dead_letters_total", "Dead letters written, by reason.", "reason")
 
 	// Detection.

@@ -1,0 +1,1048 @@
+package pipeline
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/streamhunt/streamhunt/internal/metrics"
+	"github.com/streamhunt/streamhunt/internal/table"
+)
+
+// Need says which tables (and which of their column ordinals) the rule set
+// reads. A table with no ordinals is still produced (rows of Nulls).
+type Need map[*table.Table][]int
+
+// DecodeOptions bounds what one body may cost. Zero values take the defaults.
+type DecodeOptions struct {
+	// MaxBodyBytes is the largest body decoded; a larger one is a dead letter
+	// "body-too-large". Default 16 MiB.
+	MaxBodyBytes int
+	// MaxDepth is the deepest nesting of objects and arrays accepted; a body
+	// nested deeper is invalid JSON. Default 64 (sign-in records nest 5 deep).
+	MaxDepth int
+}
+
+// Default limits.
+const (
+	DefaultMaxBodyBytes = 16 << 20
+	DefaultMaxDepth     = 64
+)
+
+// Dead-letter and failure reasons the decoder produces.
+const (
+	ReasonBodyTooLarge = "body-too-large"
+	ReasonInvalidJSON  = "invalid-json"
+	ReasonBadRecord    = "bad-record"
+)
+
+// Record is one sign-in record of a body, as Decode hands it to its callback.
+// Raw aliases the body (or the decoder's repaired copy of it): it is valid
+// only during the callback; copy it to keep it. The string fields are the
+// record's own memory and may be kept.
+type Record struct {
+	// Raw is the record's own JSON bytes.
+	Raw []byte
+	// Index is the record's position in its body (0 for a single record).
+	Index int
+	// Category is the record's category field ("SignInLogs", ...).
+	Category string
+	// RecordID is properties.id, else the hex SHA-256 of Raw.
+	RecordID string
+	// CorrelationID and TenantID are the top-level correlationId and tenantId.
+	CorrelationID, TenantID string
+	// EventTime is properties.createdDateTime, else time, else the enqueued time.
+	EventTime time.Time
+
+	enqueued time.Time
+}
+
+// DecodeResult says what became of a body's records.
+type DecodeResult struct {
+	// Records is the number of records the body held (good or not).
+	Records int
+	// PerTable counts the rows handed to the callback, by table name.
+	PerTable map[string]int
+	// SkippedCategories counts records of categories no table maps, by
+	// category ("(none)" when the record has none).
+	SkippedCategories map[string]int
+	// DeadLetters are the body or records that could not be decoded; the
+	// caller writes them. Their Source.Index is the record's index, or nil
+	// when the whole body is dead.
+	DeadLetters []DeadLetter
+	// Repaired is "" or the repair applied to an invalid body before decoding
+	// ("control-characters": raw control characters inside strings escaped).
+	Repaired string
+}
+
+// Decoder turns event bodies into table rows. It is safe for concurrent use:
+// its plan is immutable and per-call scratch space comes from a pool, so
+// partition workers may share one.
+type Decoder struct {
+	opts    DecodeOptions
+	byLA    map[*table.Table][]*plan // LA table of a category → the needed tables it feeds
+	full    map[*table.Table]*plan   // every table, every column (DecodeFull)
+	decoded map[*table.Table]prometheus.Counter
+	pool    sync.Pool
+}
+
+// plan lists the columns to derive for one table.
+type plan struct {
+	t    *table.Table
+	slot int // index of the table's reusable row in state.rows
+	cols []colPlan
+}
+
+type colPlan struct {
+	ord int
+	col *table.Column
+	get func(r *rec, c *table.Column) table.Value
+}
+
+// NewDecoder prepares a decoder that extracts the columns need names. It
+// panics on an ordinal out of range, which is a programming error.
+func NewDecoder(need Need, opts DecodeOptions) *Decoder {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = DefaultMaxDepth
+	}
+	d := &Decoder{
+		opts:    opts,
+		byLA:    map[*table.Table][]*plan{},
+		full:    map[*table.Table]*plan{},
+		decoded: map[*table.Table]prometheus.Counter{},
+	}
+	for _, t := range table.Tables() {
+		all := make([]int, len(t.Columns))
+		for i := range all {
+			all[i] = i
+		}
+		d.full[t] = newPlan(t, all, 0)
+		if !table.IsDefender(t) {
+			d.decoded[t] = metrics.RecordsDecoded.WithLabelValues(t.Name)
+		}
+	}
+	slot := 0
+	for _, la := range table.Tables() {
+		if table.IsDefender(la) {
+			continue
+		}
+		feeds := []*table.Table{la}
+		if table.IsUserSignIn(la) {
+			feeds = append(feeds, table.AADSignInEventsBeta, table.EntraIdSignInEvents)
+		}
+		for _, t := range feeds {
+			ords, ok := need[t]
+			if !ok {
+				continue
+			}
+			d.byLA[la] = append(d.byLA[la], newPlan(t, ords, slot))
+			slot++
+		}
+	}
+	d.pool.New = func() any { return &state{rows: make([]*table.Row, slot)} }
+	return d
+}
+
+func newPlan(t *table.Table, ords []int, slot int) *plan {
+	p := &plan{t: t, slot: slot}
+	for _, o := range ords {
+		if o < 0 || o >= len(t.Columns) {
+			panic(fmt.Sprintf("pipeline.NewDecoder: table %s has no column ordinal %d", t.Name, o))
+		}
+		dv, ok := derivFor(t, t.Columns[o].Name)
+		if !ok {
+			panic(fmt.Sprintf("pipeline: no derivation for %s.%s", t.Name, t.Columns[o].Name))
+		}
+		p.cols = append(p.cols, colPlan{ord: o, col: &t.Columns[o], get: dv.get})
+	}
+	return p
+}
+
+// recIndex is where a record's fields are in the body: filled by one
+// validating pass, read by the column derivations.
+type recIndex struct {
+	s, e   int // the record's bytes in the body
+	top    [nTop]span
+	props  []span // by propID; relative to the body, or to inner
+	inner  buf    // properties sent as a JSON string, unescaped
+	reason string // set when the record cannot be decoded
+	err    string
+}
+
+func (ri *recIndex) reset(s int) {
+	ri.s, ri.e = s, s
+	ri.top = [nTop]span{}
+	if len(ri.props) != len(propNames) {
+		ri.props = make([]span, len(propNames))
+	} else {
+		clear(ri.props)
+	}
+	ri.inner.b, ri.inner.s, ri.inner.have = ri.inner.b[:0], "", false
+	ri.reason, ri.err = "", ""
+}
+
+// state is the scratch space of one Decode call.
+type state struct {
+	s        scanner
+	s2       scanner
+	recs     []recIndex
+	topRec   recIndex
+	envelope bool
+	repair   []byte
+	body     buf
+	rows     []*table.Row
+	rec      rec
+	kbuf     [64]byte
+}
+
+// Decode splits a body into records and calls fn for each record that maps to
+// a needed table, with the partially decoded row (only the needed columns
+// set; the others Null). A record yields one row per needed table it feeds:
+// a SignInLogs record feeds SigninLogs and the Defender views.
+//
+// The row and its Vals are reused between calls of fn: fn must not keep
+// them. Strings in the row's values share memory with the body (they stay
+// valid, but keeping one keeps the body): use DecodeFull for values to keep.
+//
+// Records of categories no table maps are counted in SkippedCategories.
+// The body, or a record, that cannot be decoded becomes a dead letter in the
+// result, and the other records are still processed. A body that is not
+// valid JSON is repaired first when it holds raw control characters inside
+// strings; an envelope or array that is still broken is then read record by
+// record so that the good records survive. A field of the wrong type never
+// costs the record: the value is coerced where Kusto would (a number string
+// to long) or left empty, and counted in streamhunt_fields_coerced_total.
+//
+// Decode returns an error only when fn does, after stopping.
+func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *table.Row) error) (DecodeResult, error) {
+	var res DecodeResult
+	if len(body) > d.opts.MaxBodyBytes {
+		d.deadBody(&res, src, body, ReasonBodyTooLarge,
+			fmt.Sprintf("body of %d bytes is larger than the %d-byte limit (raise DecodeOptions.MaxBodyBytes if such bodies are real)", len(body), d.opts.MaxBodyBytes))
+		return res, nil
+	}
+	st := d.pool.Get().(*state)
+	defer d.pool.Put(st)
+
+	b := bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	serr := st.index(b, d.opts.MaxDepth)
+	if serr != nil && st.s.ctlInString {
+		var changed bool
+		st.repair, changed = repairControlChars(st.repair[:0], b)
+		if changed {
+			res.Repaired = "control-characters"
+			metrics.BodiesRepaired.WithLabelValues(res.Repaired).Inc()
+			b = st.repair
+			serr = st.index(b, d.opts.MaxDepth)
+		}
+	}
+	if serr != nil && !st.salvage(b, d.opts.MaxDepth) {
+		d.deadBody(&res, src, body, ReasonInvalidJSON, "body: "+serr.Error())
+		return res, nil
+	}
+
+	st.body = buf{b: b}
+	r := &st.rec
+	var perLA [8]int // by position in table.Tables()
+	for idx := range st.recs {
+		ri := &st.recs[idx]
+		res.Records++
+		raw := b[ri.s:ri.e]
+		if ri.reason == "" {
+			st.decodeProperties(b, ri, d.opts.MaxDepth)
+		}
+		if ri.reason != "" {
+			d.deadRecord(&res, src, idx, ri.reason, fmt.Sprintf("record %d: %s", idx, ri.err), raw)
+			continue
+		}
+		*r = rec{st: st, ri: ri, body: &st.body, enqueued: src.EnqueuedTime, count: true}
+		cat := r.top(fCategory)
+		la, ok := table.TableForCategory(cat.textOrEmpty())
+		if !ok {
+			if res.SkippedCategories == nil {
+				res.SkippedCategories = map[string]int{}
+			}
+			res.SkippedCategories[categoryLabel(cat)]++
+			continue
+		}
+		r.la = la
+		perLA[tableIndex(la)]++
+		plans := d.byLA[la]
+		if len(plans) == 0 {
+			continue
+		}
+		record := Record{Raw: raw, Index: idx, enqueued: src.EnqueuedTime}
+		r.fillRecord(&record)
+		for _, p := range plans {
+			row := st.row(p)
+			r.t = p.t
+			for i := range p.cols {
+				c := &p.cols[i]
+				row.Vals[c.ord] = c.get(r, c.col)
+			}
+			if res.PerTable == nil {
+				res.PerTable = make(map[string]int, 4)
+			}
+			res.PerTable[p.t.Name]++
+			if err := fn(&record, row); err != nil {
+				d.count(&res, perLA[:])
+				return res, fmt.Errorf("record %d (%s): %w", idx, p.t.Name, err)
+			}
+		}
+	}
+	d.count(&res, perLA[:])
+	return res, nil
+}
+
+// DecodeFull decodes every column of the record as a row of t. It is meant
+// for records a rule matched: the row and its strings are its own memory.
+func (d *Decoder) DecodeFull(record *Record, t *table.Table) (*table.Row, error) {
+	p, ok := d.full[t]
+	if !ok {
+		return nil, fmt.Errorf("decode record %d: table %s is not one the decoder knows", record.Index, t.Name)
+	}
+	b := append([]byte(nil), record.Raw...)
+	var st state
+	st.s.reset(b, d.opts.MaxDepth)
+	st.recs = st.recs[:0]
+	ri := st.addRec(0)
+	end := st.indexRecord(0, 1, ri, false)
+	if end < 0 {
+		return nil, fmt.Errorf("decode record %d: %w", record.Index, &st.s.err)
+	}
+	ri.e = end
+	st.decodeProperties(b, ri, d.opts.MaxDepth)
+	if ri.reason != "" {
+		return nil, fmt.Errorf("decode record %d: %s", record.Index, ri.err)
+	}
+	st.body = buf{b: b}
+	r := &rec{st: &st, ri: ri, body: &st.body, enqueued: record.enqueued, t: t}
+	la, ok := table.TableForCategory(r.top(fCategory).textOrEmpty())
+	if !ok {
+		return nil, fmt.Errorf("decode record %d: category %q maps to no table", record.Index, r.top(fCategory).textOrEmpty())
+	}
+	if la != t && !(table.IsDefender(t) && table.IsUserSignIn(la)) {
+		return nil, fmt.Errorf("decode record %d: a %s record has no %s row", record.Index, la.Name, t.Name)
+	}
+	r.la = la
+	row := &table.Row{Table: t, Vals: make([]table.Value, len(t.Columns))}
+	for i := range p.cols {
+		c := &p.cols[i]
+		row.Vals[c.ord] = c.get(r, c.col)
+	}
+	return row, nil
+}
+
+// row returns the state's reusable row for the plan's table, with the
+// plan's columns about to be overwritten (the others stay Null).
+func (st *state) row(p *plan) *table.Row {
+	if len(st.rows) <= p.slot {
+		st.rows = append(st.rows, make([]*table.Row, p.slot+1-len(st.rows))...)
+	}
+	row := st.rows[p.slot]
+	if row == nil || row.Table != p.t {
+		row = &table.Row{Table: p.t, Vals: make([]table.Value, len(p.t.Columns))}
+		st.rows[p.slot] = row
+	}
+	return row
+}
+
+func tableIndex(t *table.Table) int {
+	for i, x := range table.Tables()[:5] {
+		if x == t {
+			return i
+		}
+	}
+	return 7
+}
+
+var laTables = table.Tables()[:5]
+
+func (d *Decoder) count(res *DecodeResult, perLA []int) {
+	for i, n := range perLA[:5] {
+		if n > 0 {
+			d.decoded[laTables[i]].Add(float64(n))
+		}
+	}
+	for c, n := range res.SkippedCategories {
+		metrics.RecordsSkipped.WithLabelValues(c).Add(float64(n))
+	}
+}
+
+// categoryLabel is the name a skipped category is counted under: the
+// category itself when it looks like one, so that hostile input cannot
+// create unbounded metric labels.
+func categoryLabel(v val) string {
+	if !v.isString() {
+		return "(none)"
+	}
+	c := v.text()
+	if c == "" {
+		return "(none)"
+	}
+	if len(c) > 64 {
+		return "(invalid)"
+	}
+	for i := 0; i < len(c); i++ {
+		ch := c[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-' || ch == '.') {
+			return "(invalid)"
+		}
+	}
+	return c
+}
+
+func (d *Decoder) deadBody(res *DecodeResult, src Source, body []byte, reason, msg string) {
+	metrics.DecodeFailures.WithLabelValues(reason).Inc()
+	res.DeadLetters = append(res.DeadLetters, DeadLetter{
+		Time: time.Now().UTC(), Reason: reason, Error: msg, Source: src, Raw: append([]byte(nil), body...),
+	})
+}
+
+func (d *Decoder) deadRecord(res *DecodeResult, src Source, idx int, reason, msg string, raw []byte) {
+	metrics.DecodeFailures.WithLabelValues(reason).Inc()
+	i := idx
+	src.Index = &i
+	res.DeadLetters = append(res.DeadLetters, DeadLetter{
+		Time: time.Now().UTC(), Reason: reason, Error: msg, Source: src, Raw: append([]byte(nil), raw...),
+	})
+}
+
+// errNotRecords is a body whose top-level value is neither an object nor an array.
+var errNotRecords = errors.New("want a record object, an array of records or {\"records\":[...]}")
+
+// index validates body b and indexes its records in one pass.
+func (st *state) index(b []byte, maxDepth int) error {
+	st.recs = st.recs[:0]
+	st.envelope = false
+	s := &st.s
+	s.reset(b, maxDepth)
+	i := s.ws(0)
+	if i >= len(b) {
+		return &syntaxError{off: i, msg: "empty body"}
+	}
+	var end int
+	switch b[i] {
+	case '{':
+		st.topRec.reset(i)
+		end = st.indexRecord(i, 1, &st.topRec, true)
+		if end >= 0 && !st.envelope {
+			st.topRec.e = end
+			st.recs = append(st.recs, st.topRec)
+			// keep topRec's props slice distinct from the copy's
+			st.topRec.props = nil
+			st.topRec.inner = buf{}
+		}
+	case '[':
+		end = st.indexArray(i, 1)
+	default:
+		if end = s.value(i, 0); end >= 0 {
+			return fmt.Errorf("%w, got %s", errNotRecords, kindName(b[i]))
+		}
+	}
+	if end < 0 {
+		e := s.err
+		return &e
+	}
+	if j := s.ws(end); j != len(b) {
+		return &syntaxError{off: j, msg: "unexpected data after the top-level value"}
+	}
+	return nil
+}
+
+func kindName(c byte) string {
+	switch c {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+func (st *state) addRec(s int) *recIndex {
+	if len(st.recs) < cap(st.recs) {
+		st.recs = st.recs[:len(st.recs)+1]
+	} else {
+		st.recs = append(st.recs, recIndex{})
+	}
+	ri := &st.recs[len(st.recs)-1]
+	ri.reset(s)
+	return ri
+}
+
+// indexArray indexes the array of records at i.
+func (st *state) indexArray(i, depth int) int {
+	s := &st.s
+	b := s.b
+	if depth > s.maxDepth {
+		return s.fail(i, "nesting too deep")
+	}
+	i = s.ws(i + 1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1
+	}
+	for {
+		ri := st.addRec(i)
+		var end int
+		if i < len(b) && b[i] == '{' {
+			end = st.indexRecord(i, depth+1, ri, false)
+		} else {
+			end = s.value(i, depth)
+			if end >= 0 {
+				ri.reason, ri.err = ReasonBadRecord, "want a JSON object, got "+kindName(b[i])
+			}
+		}
+		if end < 0 {
+			return end
+		}
+		ri.e = end
+		i = s.ws(end)
+		if i >= len(b) {
+			return s.fail(i, "unterminated array of records")
+		}
+		if b[i] == ']' {
+			return i + 1
+		}
+		if b[i] != ',' {
+			return s.fail(i, "want ',' or ']' between records, got "+quoteByte(b[i]))
+		}
+		i = s.ws(i + 1)
+	}
+}
+
+// indexRecord validates the record object at i and notes where its known
+// fields are. At the top of a body (top), a "records" array makes the body
+// an envelope and its elements are indexed as records.
+func (st *state) indexRecord(i, depth int, ri *recIndex, top bool) int {
+	s := &st.s
+	b := s.b
+	return s.objectFields(i, depth, func(k []byte, esc bool, v int) int {
+		if esc {
+			k = unescapeKey(st.kbuf[:0], k)
+		}
+		if top && v < len(b) && b[v] == '[' && string(k) == "records" {
+			st.envelope = true
+			st.recs = st.recs[:0]
+			return st.indexArray(v, depth)
+		}
+		id := topID(k)
+		if id < 0 {
+			return s.value(v, depth)
+		}
+		var end int
+		if id == fProperties && v < len(b) && b[v] == '{' {
+			clear(ri.props)
+			end = s.objectFields(v, depth+1, func(k []byte, esc bool, pv int) int {
+				pend := s.value(pv, depth+1)
+				if esc {
+					k = unescapeKey(st.kbuf[:0], k)
+				}
+				if pid, ok := propIDs[string(k)]; ok && pend >= 0 {
+					ri.props[pid] = span{int32(pv), int32(pend)}
+				}
+				return pend
+			})
+		} else {
+			end = s.value(v, depth)
+		}
+		if end >= 0 {
+			ri.top[id] = span{int32(v), int32(end)}
+		}
+		return end
+	})
+}
+
+// decodeProperties checks the record's properties: an object is indexed
+// already; a JSON string holding an object (2018 preview and Log Analytics
+// export shapes) is unescaped and indexed; anything else but null makes the
+// record undecodable.
+func (st *state) decodeProperties(b []byte, ri *recIndex, maxDepth int) {
+	sp := ri.top[fProperties]
+	if !sp.ok() {
+		return
+	}
+	switch b[sp.s] {
+	case '{', 'n':
+		return
+	case '"':
+	default:
+		ri.reason, ri.err = ReasonBadRecord, "properties: want an object, got "+kindName(b[sp.s])
+		return
+	}
+	ri.inner.b = appendUnescaped(ri.inner.b[:0], b[sp.s+1:sp.e-1])
+	in := ri.inner.b
+	s := &st.s2
+	s.reset(in, maxDepth)
+	i := s.ws(0)
+	if i >= len(in) || in[i] != '{' {
+		ri.reason, ri.err = ReasonBadRecord, "properties: a string that does not hold a JSON object"
+		return
+	}
+	end := s.objectFields(i, 1, func(k []byte, esc bool, pv int) int {
+		pend := s.value(pv, 1)
+		if esc {
+			k = unescapeKey(st.kbuf[:0], k)
+		}
+		if pid, ok := propIDs[string(k)]; ok && pend >= 0 {
+			ri.props[pid] = span{int32(pv), int32(pend)}
+		}
+		return pend
+	})
+	if end < 0 || s.ws(end) != len(in) {
+		msg := "trailing data"
+		if end < 0 {
+			msg = s.err.Error()
+		}
+		ri.reason, ri.err = ReasonBadRecord, "properties: a JSON string whose content is not valid JSON: "+msg
+	}
+}
+
+// salvage reads a broken envelope or array record by record: each record
+// that is valid JSON by itself survives; the broken stretches become
+// dead-letter records. It reports false when b holds no array of records
+// to read this way. Resynchronising is bounded to a few passes over b.
+func (st *state) salvage(b []byte, maxDepth int) bool {
+	st.recs = st.recs[:0]
+	s := &st.s
+	s.reset(b, maxDepth)
+	i := s.ws(0)
+	arr := -1
+	switch {
+	case i < len(b) && b[i] == '[':
+		arr = i
+	case i < len(b) && b[i] == '{':
+		s.objectFields(i, 1, func(k []byte, esc bool, v int) int {
+			if string(k) == "records" && v < len(b) && b[v] == '[' {
+				arr = v
+				return -1
+			}
+			return s.value(v, 1)
+		})
+	}
+	if arr < 0 {
+		return false
+	}
+	budget := 4*len(b) + 1<<16
+	i = s.ws(arr + 1)
+	for i < len(b) && b[i] != ']' {
+		start := i
+		s.reset(b, maxDepth)
+		ri := st.addRec(start)
+		var end int
+		if b[start] == '{' {
+			end = st.indexRecord(start, 2, ri, false)
+		} else {
+			end = s.value(start, 2)
+			if end >= 0 {
+				ri.reason, ri.err = ReasonBadRecord, "want a JSON object, got "+kindName(b[start])
+			}
+		}
+		if end >= 0 {
+			ri.e = end
+			j := s.ws(end)
+			budget -= end - start
+			switch {
+			case j >= len(b) || b[j] == ']':
+				return true
+			case b[j] == ',':
+				i = s.ws(j + 1)
+				continue
+			}
+			s.fail(j, "want ',' or ']' between records, got "+quoteByte(b[j]))
+		} else {
+			budget -= s.err.off - start
+		}
+		msg := fmt.Sprintf("invalid JSON at byte %d of the record: %s", s.err.off-start, s.err.msg)
+		comma, next := st.resync(b, s.err.off, maxDepth, &budget)
+		ri.reason, ri.err = ReasonInvalidJSON, msg
+		if next < 0 {
+			ri.e = len(bytes.TrimRight(b, " \t\r\n"))
+			return true
+		}
+		ri.e = start + len(bytes.TrimRight(b[start:comma], " \t\r\n"))
+		i = next
+	}
+	return true
+}
+
+// resync finds the next record after a broken one: a ',' followed by an
+// object that is valid JSON, looks like a record (has time, category or
+// properties) and is followed by ',' or ']' or the end. It returns the
+// comma's and the object's positions, or -1 when there is none or the
+// budget is spent.
+func (st *state) resync(b []byte, from, maxDepth int, budget *int) (int, int) {
+	s := &st.s2
+	var probe recIndex
+	for from < len(b) && *budget > 0 {
+		c := bytes.IndexByte(b[from:], ',')
+		if c < 0 {
+			return -1, -1
+		}
+		comma := from + c
+		from = comma + 1
+		s.reset(b, maxDepth)
+		k := s.ws(from)
+		if k >= len(b) || b[k] != '{' {
+			continue
+		}
+		// Scan with the primary scanner's rules but without touching the
+		// records being built.
+		save := st.s
+		st.s = *s
+		probe.reset(k)
+		end := st.indexRecord(k, 2, &probe, false)
+		*s, st.s = st.s, save
+		if end < 0 {
+			*budget -= s.err.off - k + 1
+			continue
+		}
+		*budget -= end - k
+		if !probe.top[fTime].ok() && !probe.top[fCategory].ok() && !probe.top[fProperties].ok() {
+			continue
+		}
+		if j := s.ws(end); j >= len(b) || b[j] == ',' || b[j] == ']' {
+			return comma, k
+		}
+	}
+	return -1, -1
+}
+
+// ---- values ----
+
+// buf is a buffer of JSON text and, made on first need, its string, from
+// which string values are sliced without copying.
+type buf struct {
+	b    []byte
+	s    string
+	have bool
+}
+
+func (bf *buf) str() string {
+	if !bf.have {
+		bf.s, bf.have = string(bf.b), true
+	}
+	return bf.s
+}
+
+// val is one JSON value of a record (the zero val is absent).
+type val struct {
+	bf *buf
+	sp span
+}
+
+func (v val) first() byte {
+	if !v.sp.ok() {
+		return 0
+	}
+	return v.bf.b[v.sp.s]
+}
+
+// present is true for a value that is there and not null.
+func (v val) present() bool  { c := v.first(); return c != 0 && c != 'n' }
+func (v val) isString() bool { return v.first() == '"' }
+func (v val) isTrue() bool   { return v.first() == 't' }
+func (v val) isNumber() bool {
+	c := v.first()
+	return c == '-' || (c >= '0' && c <= '9')
+}
+func (v val) raw() []byte { return v.bf.b[v.sp.s:v.sp.e] }
+
+// get returns member key of an object value.
+func (v val) get(key string) val {
+	if v.first() != '{' {
+		return val{}
+	}
+	return val{v.bf, lookup(v.bf.b, v.sp, key)}
+}
+
+// text returns a string's content, or the compact JSON text of any other
+// value.
+func (v val) text() string {
+	if !v.sp.ok() {
+		return ""
+	}
+	raw := v.raw()
+	if raw[0] == '"' {
+		in := raw[1 : len(raw)-1]
+		if bytes.IndexByte(in, '\\') < 0 {
+			return v.bf.str()[v.sp.s+1 : v.sp.e-1]
+		}
+		return string(appendUnescaped(nil, in))
+	}
+	return v.json()
+}
+
+// textOrEmpty is text for strings and "" for anything else.
+func (v val) textOrEmpty() string {
+	if !v.isString() {
+		return ""
+	}
+	return v.text()
+}
+
+// json returns the value's compact JSON text.
+func (v val) json() string {
+	raw := v.raw()
+	if isCompact(raw) {
+		return v.bf.str()[v.sp.s:v.sp.e]
+	}
+	return string(appendCompact(nil, raw))
+}
+
+// int returns an integer from a JSON number or a string holding one
+// (fractions truncated toward zero).
+func (v val) int() (int64, bool) {
+	n, _, ok := v.intTrunc()
+	return n, ok
+}
+
+func (v val) intTrunc() (n int64, truncated, ok bool) {
+	var t []byte
+	switch {
+	case v.isNumber():
+		t = v.raw()
+	case v.isString():
+		t = bytes.TrimSpace(v.raw()[1 : v.sp.e-v.sp.s-1])
+	default:
+		return 0, false, false
+	}
+	if n, err := strconv.ParseInt(string(t), 10, 64); err == nil {
+		return n, false, true
+	}
+	f, err := strconv.ParseFloat(string(t), 64)
+	if err != nil || f != f || f >= 9.2e18 || f <= -9.2e18 {
+		return 0, false, false
+	}
+	return int64(f), float64(int64(f)) != f, true
+}
+
+// rec is a record being turned into rows.
+type rec struct {
+	st       *state
+	ri       *recIndex
+	body     *buf
+	la, t    *table.Table
+	enqueued time.Time
+	count    bool // count fallbacks and coercions (not again in DecodeFull)
+
+	timesDone    bool
+	tgen, tevent table.Value
+}
+
+func (r *rec) top(id int) val { return val{r.body, r.ri.top[id]} }
+
+func (r *rec) prop(id int) val {
+	if r.ri.inner.b != nil && len(r.ri.inner.b) > 0 {
+		return val{&r.ri.inner, r.ri.props[id]}
+	}
+	return val{r.body, r.ri.props[id]}
+}
+
+// conv converts a value to the column's type (see column-mapping.md §0):
+// strings are copied (numbers as decimal text, objects and arrays as compact
+// JSON text, null or missing as ""); dynamic keeps the compact JSON; long and
+// int take numbers or number strings (fractions truncated and counted);
+// bool takes true/false or their text; datetime parses the time forms of
+// parseTime. A value of another type leaves the column empty and is counted.
+func (r *rec) conv(v val, c *table.Column) table.Value {
+	switch c.Type {
+	case table.TypeString, table.TypeGUID:
+		if !v.present() {
+			return table.Str("")
+		}
+		return table.Str(v.text())
+	case table.TypeDynamic:
+		if !v.present() {
+			return table.Null
+		}
+		return table.Dynamic(v.json())
+	case table.TypeLong, table.TypeInt:
+		if !v.present() {
+			return table.Null
+		}
+		n, trunc, ok := v.intTrunc()
+		if !ok {
+			r.coerced(c, "emptied")
+			return table.Null
+		}
+		if trunc {
+			r.coerced(c, "truncated")
+		}
+		if c.Type == table.TypeInt {
+			return table.Int(n)
+		}
+		return table.Long(n)
+	case table.TypeReal:
+		if !v.present() {
+			return table.Null
+		}
+		var t []byte
+		if v.isNumber() {
+			t = v.raw()
+		} else if v.isString() {
+			t = bytes.TrimSpace(v.raw()[1 : v.sp.e-v.sp.s-1])
+		}
+		f, err := strconv.ParseFloat(string(t), 64)
+		if err != nil {
+			r.coerced(c, "emptied")
+			return table.Null
+		}
+		return table.Real(f)
+	case table.TypeBool:
+		switch v.first() {
+		case 0, 'n':
+			return table.Null
+		case 't':
+			return table.Bool(true)
+		case 'f':
+			return table.Bool(false)
+		case '"':
+			switch t := v.text(); {
+			case t == "true" || t == "True" || t == "TRUE":
+				return table.Bool(true)
+			case t == "false" || t == "False" || t == "FALSE":
+				return table.Bool(false)
+			}
+		}
+		r.coerced(c, "emptied")
+		return table.Null
+	case table.TypeDateTime:
+		if !v.present() {
+			return table.Null
+		}
+		if ns, ok := v.time(); ok {
+			return table.DateTimeNanos(ns)
+		}
+		r.coerced(c, "emptied")
+		return table.Null
+	}
+	return table.Null
+}
+
+func (v val) time() (int64, bool) {
+	if !v.isString() {
+		return 0, false
+	}
+	raw := v.raw()
+	in := raw[1 : len(raw)-1]
+	if bytes.IndexByte(in, '\\') >= 0 {
+		in = appendUnescaped(nil, in)
+	}
+	return parseTime(bytes.TrimSpace(in))
+}
+
+func (r *rec) coerced(c *table.Column, outcome string) {
+	if r.count {
+		metrics.FieldsCoerced.WithLabelValues(c.Name, outcome).Inc()
+	}
+}
+
+// times works out TimeGenerated (time, else createdDateTime, else enqueued)
+// and the event time (createdDateTime, else time, else enqueued) once per
+// record, counting the TimeGenerated fallback.
+func (r *rec) times() {
+	if r.timesDone {
+		return
+	}
+	r.timesDone = true
+	tv, tok := r.top(fTime).time()
+	cv, cok := r.prop(pCreatedDateTime).time()
+	enq := table.Null
+	if !r.enqueued.IsZero() {
+		enq = table.DateTimeNanos(r.enqueued.UnixNano() / 100 * 100)
+	}
+	switch {
+	case tok:
+		r.tgen = table.DateTimeNanos(tv)
+	case cok:
+		r.tgen = table.DateTimeNanos(cv)
+		r.fallback("createdDateTime")
+	default:
+		r.tgen = enq
+		if enq.K == table.KindNull {
+			r.fallback("none")
+		} else {
+			r.fallback("enqueuedTime")
+		}
+	}
+	switch {
+	case cok:
+		r.tevent = table.DateTimeNanos(cv)
+	case tok:
+		r.tevent = table.DateTimeNanos(tv)
+	default:
+		r.tevent = enq
+	}
+}
+
+func (r *rec) fallback(reason string) {
+	if r.count {
+		metrics.TimeFallbacks.WithLabelValues(reason).Inc()
+	}
+}
+
+func (r *rec) timeGenerated() table.Value { r.times(); return r.tgen }
+func (r *rec) eventTime() table.Value     { r.times(); return r.tevent }
+
+// fillRecord sets the Record's identity fields from its own memory: one
+// small string holds properties.id, correlationId and tenantId.
+func (r *rec) fillRecord(out *Record) {
+	cat := r.top(fCategory).textOrEmpty()
+	if t, ok := table.TableForCategory(cat); ok {
+		out.Category = canonicalCategory(cat, t)
+	}
+	id := r.prop(pID)
+	corr := r.top(fCorrelationID)
+	ten := r.top(fTenantID)
+	var sb [256]byte
+	b := sb[:0]
+	var idLen int
+	if id.isString() && id.text() != "" {
+		b = append(b, id.text()...)
+		idLen = len(b)
+	} else {
+		sum := sha256.Sum256(out.Raw)
+		b = hex.AppendEncode(b, sum[:])
+		idLen = len(b)
+	}
+	b = append(b, corr.textOrEmpty()...)
+	corrEnd := len(b)
+	b = append(b, ten.textOrEmpty()...)
+	s := string(b)
+	out.RecordID, out.CorrelationID, out.TenantID = s[:idLen], s[idLen:corrEnd], s[corrEnd:]
+	r.times()
+	if r.tevent.K == table.KindDateTime {
+		out.EventTime = time.Unix(0, r.tevent.I).UTC()
+	}
+}
+
+// knownCategories interns the category names, so that a Record's Category
+// does not hold on to the body.
+var knownCategories = []string{"SignInLogs", "SignIn", "NonInteractiveUserSignInLogs", "ServicePrincipalSignInLogs",
+	"MicrosoftServicePrincipalSignInLogs", "ManagedIdentitySignInLogs", "ADFSSignInLogs"}
+
+func canonicalCategory(cat string, _ *table.Table) string {
+	for _, k := range knownCategories {
+		if k == cat {
+			return k
+		}
+	}
+	return string(append([]byte(nil), cat...))
+}
