@@ -1,0 +1,711 @@
+package kql
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/streamhunt/streamhunt/internal/table"
+)
+
+// Catalog resolves table names (case-sensitive, as Kusto) to schemas.
+type Catalog interface {
+	Table(name string) (*table.Table, bool)
+}
+
+// Options configures compilation.
+type Options struct {
+	// Now is the clock for now() and ago(); nil means time.Now. It is read
+	// at most once per evaluated row.
+	Now func() time.Time
+}
+
+// Program is a compiled per-record rule: a pipeline of stages over one
+// table's columns.
+type Program struct {
+	tbl      *table.Table
+	cols     []int
+	filter   []stage // the stages Match runs
+	stages   []stage // every stage, for Run
+	out      []colRef
+	nExt     int
+	warnings []string
+	now      func() time.Time
+	frames   sync.Pool
+}
+
+// OutputColumn is one column of an output row.
+type OutputColumn struct {
+	Name  string
+	Type  table.Type
+	Value table.Value
+}
+
+// Output is one output row, its columns in the query's output order.
+type Output struct {
+	Columns []OutputColumn
+}
+
+// evalFn evaluates an expression for the row in a frame.
+type evalFn func(f *frame) table.Value
+
+// frame is the per-row evaluation state: the row and the computed columns.
+type frame struct {
+	row    *table.Row
+	ext    []table.Value
+	nowSet bool
+	nowNs  int64
+	clock  func() time.Time
+}
+
+func (f *frame) now() int64 {
+	if !f.nowSet {
+		f.nowNs = f.clock().UnixNano()
+		f.nowSet = true
+	}
+	return f.nowNs
+}
+
+// stage is a where predicate or a set of computed columns.
+type stage struct {
+	pred    evalFn
+	assigns []slotAssign
+}
+
+type slotAssign struct {
+	slot int
+	fn   evalFn
+	deps deps
+}
+
+// colRef is a column of the current schema: a source column or a computed slot.
+type colRef struct {
+	name  string
+	typ   table.Type
+	src   int // source ordinal, or -1
+	slot  int // computed slot when src < 0
+	known []string
+}
+
+// deps records which source columns and computed slots an expression reads.
+type deps struct {
+	src   []int
+	slots []int
+}
+
+func (d *deps) add(o deps) {
+	d.src = append(d.src, o.src...)
+	d.slots = append(d.slots, o.slots...)
+}
+
+// Table returns the source table the query reads.
+func (p *Program) Table() *table.Table { return p.tbl }
+
+// Columns returns the ordinals of the source columns the filter part reads,
+// so that a decoder can extract only those before calling Match.
+func (p *Program) Columns() []int { return p.cols }
+
+// Warnings returns what the compiler ignored (take, sort, render, ...), one
+// message each.
+func (p *Program) Warnings() []string { return p.warnings }
+
+func (p *Program) getFrame(row *table.Row) *frame {
+	f, _ := p.frames.Get().(*frame)
+	if f == nil {
+		f = &frame{ext: make([]table.Value, p.nExt), clock: p.now}
+	}
+	f.row = row
+	f.nowSet = false
+	return f
+}
+
+func (p *Program) putFrame(f *frame) {
+	f.row = nil
+	clear(f.ext)
+	p.frames.Put(f)
+}
+
+func (p *Program) checkRow(row *table.Row) error {
+	if row == nil || len(row.Vals) < len(p.tbl.Columns) {
+		return fmt.Errorf("kql: row has fewer values than table %s has columns: decode rows with the program's table", p.tbl.Name)
+	}
+	return nil
+}
+
+// Match runs the row through the pipeline's filter until it is dropped or
+// reaches the end. It reads only Columns() and allocates nothing in the
+// common case.
+func (p *Program) Match(row *table.Row) (bool, error) {
+	if err := p.checkRow(row); err != nil {
+		return false, err
+	}
+	f := p.getFrame(row)
+	ok := runStages(p.filter, f)
+	p.putFrame(f)
+	return ok, nil
+}
+
+func runStages(stages []stage, f *frame) bool {
+	for i := range stages {
+		s := &stages[i]
+		if s.pred != nil {
+			if !truthy(s.pred(f)) {
+				return false
+			}
+			continue
+		}
+		for j := range s.assigns {
+			a := &s.assigns[j]
+			f.ext[a.slot] = a.fn(f)
+		}
+	}
+	return true
+}
+
+// truthy reports whether where keeps a row for this predicate value; null
+// and non-booleans drop it.
+func truthy(v table.Value) bool {
+	switch v.K {
+	case table.KindBool:
+		return v.I != 0
+	case table.KindDynamic:
+		return v.S == "true"
+	}
+	return false
+}
+
+// Run evaluates the whole pipeline on a fully decoded row and returns its
+// output rows (none when the row is dropped).
+func (p *Program) Run(row *table.Row) ([]Output, error) {
+	if err := p.checkRow(row); err != nil {
+		return nil, err
+	}
+	f := p.getFrame(row)
+	defer p.putFrame(f)
+	if !runStages(p.stages, f) {
+		return nil, nil
+	}
+	out := Output{Columns: make([]OutputColumn, len(p.out))}
+	for i, c := range p.out {
+		var v table.Value
+		if c.src >= 0 {
+			v = row.Vals[c.src]
+		} else {
+			v = f.ext[c.slot]
+		}
+		if v.K == table.KindNull && (c.typ == table.TypeString || c.typ == table.TypeGUID) {
+			v = table.Str("")
+		}
+		if v.K == table.KindDynamic {
+			v = compactDynamic(v)
+		}
+		out.Columns[i] = OutputColumn{Name: c.name, Type: c.typ, Value: v}
+	}
+	return []Output{out}, nil
+}
+
+// compiler holds the state of one Compile call.
+type compiler struct {
+	q        *Query
+	cat      Catalog
+	tbl      *table.Table
+	schema   []colRef
+	lets     map[string]*letState
+	prog     *Program
+	slotDeps []deps
+	cur      deps // dependencies of the expression being compiled
+	whereDeps []whereDep
+	autoN    int
+}
+
+type whereDep struct {
+	stage int
+	d     deps
+}
+
+type letState struct {
+	let       *Let
+	compiled  *cexpr
+	compiling bool
+}
+
+type cbail struct{ err *Error }
+
+func (c *compiler) fail(at Pos, format string, args ...any) {
+	panic(cbail{errAt(at, format, args...)})
+}
+
+// Compile type-checks the query against the catalog and builds a program.
+// Type errors are *Error with the position of the offending expression.
+func Compile(q *Query, cat Catalog, opts Options) (prog *Program, err error) {
+	if q == nil || q.Body == nil {
+		return nil, &Error{Line: 1, Column: 1, Msg: "empty query"}
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	c := &compiler{q: q, cat: cat, lets: map[string]*letState{}, prog: &Program{now: now}}
+	for _, l := range q.Lets {
+		c.lets[l.Name] = &letState{let: l}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b, ok := r.(cbail)
+			if !ok {
+				panic(r)
+			}
+			prog, err = nil, b.err
+		}
+	}()
+	c.tabular(q.Body)
+	c.finish()
+	return c.prog, nil
+}
+
+// tabular compiles a tabular expression into stages appended to the program.
+func (c *compiler) tabular(e Expr) {
+	switch x := e.(type) {
+	case *Ident:
+		if ls, ok := c.lets[x.Name]; ok && ls.let.Value != nil && c.tbl == nil {
+			if isTabular(ls.let.Value) {
+				c.tabular(ls.let.Value)
+				return
+			}
+		}
+		if ls, ok := c.lets[x.Name]; ok && ls.let.Func != nil {
+			c.fail(x.Pos, "unsupported in per-record rules: calling the let function %s as a table (inline its body)", x.Name)
+		}
+		c.source(x.Pos, x.Name)
+	case *Paren:
+		c.tabular(x.X)
+	case *Pipeline:
+		if x.Source == nil {
+			c.fail(x.Pos, "a query must start with a table name")
+		}
+		c.tabular(x.Source)
+		for i := range x.Ops {
+			c.operator(&x.Ops[i])
+		}
+	case *Union:
+		c.fail(x.Pos, "unsupported in per-record rules: union (it reads several tables; write one rule per table)")
+	case *Call:
+		if x.Name == "table" && len(x.Args) == 1 {
+			if lit, ok := x.Args[0].(*Literal); ok && lit.Val.K == table.KindString {
+				c.source(x.Pos, lit.Val.S)
+				return
+			}
+		}
+		if ls, ok := c.lets[x.Name]; ok && ls.let.Func != nil {
+			c.fail(x.Pos, "unsupported in per-record rules: let function %s (inline its body into the rule)", x.Name)
+		}
+		c.fail(x.Pos, "unsupported in per-record rules: %s(...) as a table; start the query with a table name", x.Name)
+	default:
+		c.fail(e.Position(), "a query must start with a table name, for example SigninLogs | where ...")
+	}
+}
+
+func isTabular(e Expr) bool {
+	switch x := e.(type) {
+	case *Pipeline, *Union:
+		return true
+	case *Paren:
+		return isTabular(x.X)
+	case *Call:
+		return x.Name == "table" || x.Name == "materialize"
+	}
+	return false
+}
+
+func (c *compiler) source(at Pos, name string) {
+	if c.tbl != nil {
+		c.fail(at, "unsupported in per-record rules: reading a second table (%s)", name)
+	}
+	t, ok := c.cat.Table(name)
+	if !ok {
+		msg := fmt.Sprintf("unknown table '%s'", name)
+		if s := c.suggestTable(name); s != "" {
+			msg += fmt.Sprintf(" (did you mean %s? table names are case-sensitive)", s)
+		}
+		c.fail(at, "%s", msg)
+	}
+	c.tbl = t
+	c.prog.tbl = t
+	c.schema = make([]colRef, len(t.Columns))
+	for i, col := range t.Columns {
+		c.schema[i] = colRef{name: col.Name, typ: col.Type, src: i, known: col.Known}
+	}
+}
+
+// suggestTable is best effort: a catalog that can list its tables helps.
+func (c *compiler) suggestTable(name string) string {
+	type lister interface{ Tables() []string }
+	l, ok := c.cat.(lister)
+	if !ok {
+		return ""
+	}
+	return closest(name, l.Tables())
+}
+
+// closest returns the candidate nearest to name, if near enough.
+func closest(name string, cands []string) string {
+	best, bestD := "", 1<<30
+	for _, cand := range cands {
+		d := editDistance(strings.ToLower(name), strings.ToLower(cand))
+		if d < bestD {
+			best, bestD = cand, d
+		}
+	}
+	if bestD <= 2 || (bestD <= len(name)/3 && bestD <= 4) {
+		return best
+	}
+	return ""
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// ignored operators have no meaning per record.
+var ignored = map[string]string{
+	"take": "take/limit keeps every matching record in a stream",
+	"limit": "take/limit keeps every matching record in a stream",
+	"sort": "sort has no meaning per record", "order": "order has no meaning per record",
+	"render": "render has no meaning per record", "as": "as has no meaning per record",
+	"serialize": "serialize has no meaning per record",
+}
+
+var unsupportedOps = map[string]string{
+	"summarize": "needs windowed state", "count": "needs windowed state", "distinct": "needs windowed state",
+	"top": "needs windowed state", "make-series": "needs windowed state", "top-nested": "needs windowed state",
+	"top-hitters": "needs windowed state", "sample": "needs windowed state", "sample-distinct": "needs windowed state",
+	"join": "needs another table or windowed state", "lookup": "needs another table",
+	"union": "reads several tables; write one rule per table",
+	"mv-expand": "not implemented yet: it emits several rows per record", "mvexpand": "not implemented yet: it emits several rows per record",
+	"mv-apply": "not implemented yet", "parse": "not implemented yet", "parse-where": "not implemented yet",
+	"evaluate": "plugins are not available", "invoke": "not implemented yet", "getschema": "has no meaning per record",
+}
+
+func (c *compiler) operator(op *Operator) {
+	if c.tbl == nil {
+		c.fail(op.Pos, "a query must start with a table name")
+	}
+	switch op.Name {
+	case "where", "filter":
+		c.cur = deps{}
+		e := c.expr(op.Pred)
+		if e.typ != table.TypeBool && e.typ != table.TypeDynamic && e.typ != table.TypeInvalid {
+			c.fail(op.Pred.Position(), "where needs a bool predicate, not %s", e.typ)
+		}
+		c.prog.stages = append(c.prog.stages, stage{pred: e.fn})
+		c.whereDeps = append(c.whereDeps, whereDep{stage: len(c.prog.stages) - 1, d: c.cur})
+	case "extend":
+		var st stage
+		for _, a := range op.Items {
+			c.cur = deps{}
+			e := c.expr(a.Expr)
+			if len(a.Names) > 1 {
+				c.fail(a.Pos, "unsupported: extend with several names (tuple assignment)")
+			}
+			name := ""
+			if len(a.Names) == 1 {
+				name = a.Names[0]
+			} else {
+				name = c.autoName(a.Expr)
+			}
+			slot := c.newSlot(c.cur)
+			st.assigns = append(st.assigns, slotAssign{slot: slot, fn: e.fn, deps: c.cur})
+			ref := colRef{name: name, typ: resultType(e.typ), src: -1, slot: slot}
+			if i := c.find(name); i >= 0 {
+				c.schema[i] = ref
+			} else {
+				c.schema = append(c.schema, ref)
+			}
+		}
+		c.prog.stages = append(c.prog.stages, st)
+	case "project":
+		var st stage
+		var next []colRef
+		for _, a := range op.Items {
+			if len(a.Names) > 1 {
+				c.fail(a.Pos, "unsupported: project with several names (tuple assignment)")
+			}
+			name := ""
+			if len(a.Names) == 1 {
+				name = a.Names[0]
+			}
+			if id, ok := a.Expr.(*Ident); ok {
+				if i := c.find(id.Name); i >= 0 {
+					ref := c.schema[i]
+					if name != "" {
+						ref.name = name
+					}
+					next = appendUnique(c, next, ref, a.Pos)
+					continue
+				}
+			}
+			c.cur = deps{}
+			e := c.expr(a.Expr)
+			if name == "" {
+				name = c.autoName(a.Expr)
+			}
+			slot := c.newSlot(c.cur)
+			st.assigns = append(st.assigns, slotAssign{slot: slot, fn: e.fn, deps: c.cur})
+			next = appendUnique(c, next, colRef{name: name, typ: resultType(e.typ), src: -1, slot: slot}, a.Pos)
+		}
+		if len(st.assigns) > 0 {
+			c.prog.stages = append(c.prog.stages, st)
+		}
+		c.schema = next
+	case "project-away":
+		pats := c.patterns(op.Names, true)
+		var next []colRef
+		for _, ref := range c.schema {
+			if !matchAny(pats, ref.name) {
+				next = append(next, ref)
+			}
+		}
+		c.schema = next
+	case "project-keep":
+		pats := c.patterns(op.Names, true)
+		var next []colRef
+		for _, ref := range c.schema {
+			if matchAny(pats, ref.name) {
+				next = append(next, ref)
+			}
+		}
+		c.schema = next
+	case "project-reorder":
+		pats := c.patterns(op.Names, true)
+		used := make([]bool, len(c.schema))
+		var next []colRef
+		for _, p := range pats {
+			for i, ref := range c.schema {
+				if !used[i] && wildMatch(p, ref.name) {
+					used[i] = true
+					next = append(next, ref)
+				}
+			}
+		}
+		for i, ref := range c.schema {
+			if !used[i] {
+				next = append(next, ref)
+			}
+		}
+		c.schema = next
+	case "project-rename":
+		for i := 0; i+1 < len(op.Names); i += 2 {
+			nn, on := op.Names[i], op.Names[i+1]
+			j := c.find(on.Name)
+			if j < 0 {
+				c.unknownColumn(on.Pos, on.Name)
+			}
+			if k := c.find(nn.Name); k >= 0 && k != j {
+				c.fail(nn.Pos, "project-rename: a column named %s already exists", nn.Name)
+			}
+			c.schema[j].name = nn.Name
+		}
+	default:
+		if why, ok := ignored[op.Name]; ok {
+			if op.Name == "serialize" && len(op.Items) > 0 {
+				c.fail(op.Pos, "unsupported in per-record rules: serialize with columns (needs row order)")
+			}
+			c.prog.warnings = append(c.prog.warnings, fmt.Sprintf("%d:%d: %s ignored: %s", op.Pos.Line, op.Pos.Column, op.Name, why))
+			return
+		}
+		if why, ok := unsupportedOps[op.Name]; ok {
+			c.fail(op.Pos, "unsupported in per-record rules: %s (%s)", op.Name, why)
+		}
+		c.fail(op.Pos, "unsupported in per-record rules: %s", op.Name)
+	}
+}
+
+func appendUnique(c *compiler, cols []colRef, ref colRef, at Pos) []colRef {
+	for _, x := range cols {
+		if x.name == ref.name {
+			c.fail(at, "project names the column %s twice", ref.name)
+		}
+	}
+	return append(cols, ref)
+}
+
+// patterns checks that every plain name exists and returns the patterns.
+func (c *compiler) patterns(names []NamePat, wild bool) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if !strings.Contains(n.Name, "*") && c.find(n.Name) < 0 {
+			c.unknownColumn(n.Pos, n.Name)
+		}
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+func matchAny(pats []string, name string) bool {
+	for _, p := range pats {
+		if wildMatch(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// wildMatch matches a column name against a pattern where * is any run.
+func wildMatch(pat, name string) bool {
+	if !strings.Contains(pat, "*") {
+		return pat == name
+	}
+	parts := strings.Split(pat, "*")
+	if !strings.HasPrefix(name, parts[0]) {
+		return false
+	}
+	name = name[len(parts[0]):]
+	for i := 1; i < len(parts)-1; i++ {
+		j := strings.Index(name, parts[i])
+		if j < 0 {
+			return false
+		}
+		name = name[j+len(parts[i]):]
+	}
+	return strings.HasSuffix(name, parts[len(parts)-1])
+}
+
+func resultType(t table.Type) table.Type {
+	if t == table.TypeInvalid {
+		return table.TypeDynamic
+	}
+	return t
+}
+
+func (c *compiler) newSlot(d deps) int {
+	c.slotDeps = append(c.slotDeps, d)
+	return len(c.slotDeps) - 1
+}
+
+func (c *compiler) find(name string) int {
+	for i := range c.schema {
+		if c.schema[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (c *compiler) unknownColumn(at Pos, name string) {
+	names := make([]string, len(c.schema))
+	for i, r := range c.schema {
+		names[i] = r.name
+	}
+	msg := fmt.Sprintf("unknown column '%s' in %s", name, c.tbl.Name)
+	if s := closest(name, names); s != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", s)
+	}
+	c.fail(at, "%s", msg)
+}
+
+// autoName names an unnamed extend/project column as Kusto does for
+// columns and properties (DeviceDetail.deviceId -> DeviceDetail_deviceId).
+func (c *compiler) autoName(e Expr) string {
+	if n := pathName(e); n != "" {
+		return n
+	}
+	c.autoN++
+	return fmt.Sprintf("Column%d", c.autoN)
+}
+
+func pathName(e Expr) string {
+	switch x := e.(type) {
+	case *Ident:
+		return x.Name
+	case *Member:
+		if b := pathName(x.X); b != "" {
+			return b + "_" + x.Name
+		}
+	case *Index:
+		if b := pathName(x.X); b != "" {
+			if lit, ok := x.Idx.(*Literal); ok {
+				return b + "_" + strings.TrimPrefix(lit.Text, "-")
+			}
+		}
+	case *Paren:
+		return pathName(x.X)
+	case *Call:
+		if len(x.Args) == 1 && conversions[x.Name] {
+			return pathName(x.Args[0])
+		}
+	}
+	return ""
+}
+
+var conversions = map[string]bool{
+	"tostring": true, "toint": true, "tolong": true, "toreal": true, "todouble": true, "tobool": true,
+	"toboolean": true, "todatetime": true, "totimespan": true, "todynamic": true, "parse_json": true, "todecimal": true, "toguid": true,
+}
+
+// finish works out which stages and columns Match needs.
+func (c *compiler) finish() {
+	p := c.prog
+	p.out = c.schema
+	p.nExt = len(c.slotDeps)
+	// Mark the computed slots that some where reads, transitively.
+	need := make([]bool, len(c.slotDeps))
+	srcSet := map[int]bool{}
+	var mark func(d deps)
+	mark = func(d deps) {
+		for _, s := range d.src {
+			srcSet[s] = true
+		}
+		for _, s := range d.slots {
+			if !need[s] {
+				need[s] = true
+				mark(c.slotDeps[s])
+			}
+		}
+	}
+	last := -1
+	for _, w := range c.whereDeps {
+		mark(w.d)
+		last = w.stage
+	}
+	for i := 0; i <= last; i++ {
+		st := p.stages[i]
+		if st.pred != nil {
+			p.filter = append(p.filter, st)
+			continue
+		}
+		var keep []slotAssign
+		for _, a := range st.assigns {
+			if need[a.slot] {
+				keep = append(keep, a)
+			}
+		}
+		if len(keep) > 0 {
+			p.filter = append(p.filter, stage{assigns: keep})
+		}
+	}
+	for s := range srcSet {
+		p.cols = append(p.cols, s)
+	}
+	sort.Ints(p.cols)
+	if p.cols == nil {
+		p.cols = []int{}
+	}
+}
