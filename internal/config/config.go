@@ -416,7 +416,9 @@ func defDur(d *time.Duration, def time.Duration) {
 
 var containerName = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
 
-func validContainer(s string) bool { return len(s) >= 3 && len(s) <= 63 && containerName.MatchString(s) }
+func validContainer(s string) bool {
+	return len(s) >= 3 && len(s) <= 63 && containerName.MatchString(s)
+}
 
 // Prefetch returns the prefetch (events per partition link) and the receive
 // batch size that keep bodies of MaxEventBytes on `partitions` partitions
