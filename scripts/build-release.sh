@@ -14,5 +14,5 @@ version=${2:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$out/streamhunt" ./cmd/streamhunt
-scripts/sbom.sh "$out/streamhunt" >"$out/streamhunt.spdx.json"
+scripts/sbom.sh "$out/streamhunt" "$version" >"$out/streamhunt.spdx.json"
 echo "built $out/streamhunt ($version) and $out/streamhunt.spdx.json" >&2
