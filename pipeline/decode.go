@@ -639,6 +639,7 @@ func (st *state) salvage(b []byte, maxDepth int) bool {
 	if arr < 0 {
 		return false
 	}
+	isEnvelope := b[s.ws(0)] == '{'
 	budget := 4*len(b) + 1<<16
 	i = s.ws(arr + 1)
 	for i < len(b) && b[i] != ']' {
@@ -670,16 +671,53 @@ func (st *state) salvage(b []byte, maxDepth int) bool {
 			budget -= s.err.off - start
 		}
 		msg := fmt.Sprintf("invalid JSON at byte %d of the record: %s", s.err.off-start, s.err.msg)
-		comma, next := st.resync(b, s.err.off, maxDepth, &budget)
+		comma, next := st.resync(b, start+1, maxDepth, &budget)
 		ri.reason, ri.err = ReasonInvalidJSON, msg
 		if next < 0 {
-			ri.e = len(bytes.TrimRight(b, " \t\r\n"))
+			ri.e = start + len(trimArrayEnd(b[start:], isEnvelope))
 			return true
 		}
 		ri.e = start + len(bytes.TrimRight(b[start:comma], " \t\r\n"))
 		i = next
 	}
 	return true
+}
+
+// trimArrayEnd cuts the closing "]" (and "}" of an envelope) off the
+// last, broken, record of an array, so that its dead letter holds the
+// record; a closer is cut only when the record has one too many of it (a
+// truncated body keeps every byte).
+func trimArrayEnd(b []byte, envelope bool) []byte {
+	b = bytes.TrimRight(b, " \t\r\n")
+	if envelope {
+		t, ok := bytes.CutSuffix(b, []byte("}"))
+		if !ok || excess(b, '{', '}') <= 0 {
+			return b
+		}
+		b = bytes.TrimRight(t, " \t\r\n")
+	}
+	if t, ok := bytes.CutSuffix(b, []byte("]")); ok && excess(b, '[', ']') > 0 {
+		b = bytes.TrimRight(t, " \t\r\n")
+	}
+	return b
+}
+
+// excess counts the closers minus the openers outside strings.
+func excess(b []byte, open, close byte) int {
+	n, in := 0, false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && c == open:
+			n--
+		case !in && c == close:
+			n++
+		}
+	}
+	return n
 }
 
 // resync finds the next record after a broken one: a ',' followed by an
