@@ -23,7 +23,7 @@ type hubRunner struct {
 	mu       sync.Mutex
 	stopping bool // no new workers: close handed clients at once
 	workers  map[string]*worker
-	wg      sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
 // run loops over Processor lifetimes until ctx ends.

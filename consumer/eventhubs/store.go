@@ -39,7 +39,7 @@ type hubStore struct {
 	mu         sync.Mutex
 	ns, hn, cg string // the names the Processor lists under
 	claimed    map[string]bool
-	listed  map[string]azeventhubs.Checkpoint
+	listed     map[string]azeventhubs.Checkpoint
 }
 
 func newHubStore(s checkpoint.Store, hub string, start StartPosition, props partitionProps, log *zap.Logger) *hubStore {
