@@ -108,3 +108,44 @@ func MarshalPerformative(p Performative) ([]byte, error) {
 	code, fields := p.fields()
 	return appendDescribedList(nil, code, fields)
 }
+
+// AppendTransferFrame appends the header and transfer performative of a
+// frame whose payload of payloadLen bytes the caller writes right after it
+// (so a large message need not be copied into the frame buffer). Only the
+// fields an outgoing delivery uses are written: handle, delivery-id,
+// delivery-tag and message-format (when first), settled and more.
+func AppendTransferFrame(b []byte, channel uint16, handle, deliveryID uint32, tag []byte, format uint32, first, settled, more bool, payloadLen int) []byte {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0, 2, FrameAMQP, byte(channel>>8), byte(channel))
+	b = append(b, codeDescribed, codeSmallUlong, byte(descTransfer))
+	b, ls := appendListHeader(b)
+	b = appendUint(b, handle)
+	b = appendUint(b, deliveryID)
+	count := 2
+	if first {
+		b = AppendBinary(b, tag)
+		b = appendUint(b, format)
+		count = 4
+	} else {
+		b = append(b, codeNull, codeNull)
+		count = 4
+	}
+	if settled || more {
+		b = append(b, boolCode(settled))
+		count++
+	}
+	if more {
+		b = append(b, codeTrue)
+		count++
+	}
+	b = finishList(b, ls, count)
+	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start+payloadLen))
+	return b
+}
+
+func boolCode(v bool) byte {
+	if v {
+		return codeTrue
+	}
+	return codeFalse
+}
