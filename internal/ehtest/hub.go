@@ -90,6 +90,7 @@ type partition struct {
 	hub    string
 	id     string
 	retain int
+	now    func() time.Time
 
 	mu         sync.Mutex
 	events     []*event
@@ -101,8 +102,8 @@ type partition struct {
 	receivers  map[string][]*link
 }
 
-func newPartition(hub, id string, retain int) *partition {
-	return &partition{hub: hub, id: id, retain: retain, notify: make(chan struct{}), receivers: map[string][]*link{}}
+func newPartition(hub, id string, retain int, now func() time.Time) *partition {
+	return &partition{hub: hub, id: id, retain: retain, now: now, notify: make(chan struct{}), receivers: map[string][]*link{}}
 }
 
 // append stores events whose annotations build gives, assigning sequence
@@ -110,7 +111,7 @@ func newPartition(hub, id string, retain int) *partition {
 func (p *partition) append(n int, build func(i int, seq, offset int64, t time.Time) (*event, int, error)) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now().UTC()
+	now := p.now().UTC()
 	if !now.After(p.lastTime) {
 		now = p.lastTime
 	}
@@ -192,7 +193,9 @@ func (p *partition) state() PartitionState {
 			st.Receivers = append(st.Receivers, Receiver{ConsumerGroup: cg, LinkName: l.name, Epoch: l.epoch})
 		}
 	}
-	slices.SortFunc(st.Receivers, func(a, b Receiver) int { return strings.Compare(a.ConsumerGroup+a.LinkName, b.ConsumerGroup+b.LinkName) })
+	slices.SortFunc(st.Receivers, func(a, b Receiver) int {
+		return strings.Compare(a.ConsumerGroup+a.LinkName, b.ConsumerGroup+b.LinkName)
+	})
 	return st
 }
 

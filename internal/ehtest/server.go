@@ -86,7 +86,8 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Logger receives connection-level logs; default none.
 	Logger *zap.Logger
-	// Now is the clock for token expiry; default time.Now.
+	// Now is the clock for enqueued times and token expiry; default time.Now.
+	// Enqueued times never go backwards within a partition.
 	Now func() time.Time
 }
 
@@ -280,7 +281,7 @@ func (s *Server) CreateHub(name string, partitions int, consumerGroups ...string
 		h.groups[strings.ToLower(cg)] = cg
 	}
 	for i := 0; i < partitions; i++ {
-		h.partitions = append(h.partitions, newPartition(name, fmt.Sprint(i), s.opts.RetainPerPartition))
+		h.partitions = append(h.partitions, newPartition(name, fmt.Sprint(i), s.opts.RetainPerPartition, s.opts.Now))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -315,7 +316,7 @@ func (s *Server) AddPartitions(hubName string, n int) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i := 0; i < n; i++ {
-		h.partitions = append(h.partitions, newPartition(h.name, fmt.Sprint(len(h.partitions)), s.opts.RetainPerPartition))
+		h.partitions = append(h.partitions, newPartition(h.name, fmt.Sprint(len(h.partitions)), s.opts.RetainPerPartition, s.opts.Now))
 	}
 	return nil
 }
