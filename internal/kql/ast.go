@@ -9,8 +9,11 @@ type Query struct {
 	Text string
 	// Lets are the let statements in order.
 	Lets []*Let
-	// Body is the query's tabular expression (the last statement).
+	// Body is the query's tabular expression (the last statement); nil
+	// when the query has only let statements.
 	Body Expr
+	// End is the position just past the last token.
+	End Pos
 }
 
 // Let is one `let name = value;` statement.

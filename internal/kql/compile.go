@@ -208,16 +208,16 @@ func (p *Program) Run(row *table.Row) ([]Output, error) {
 
 // compiler holds the state of one Compile call.
 type compiler struct {
-	q        *Query
-	cat      Catalog
-	tbl      *table.Table
-	schema   []colRef
-	lets     map[string]*letState
-	prog     *Program
-	slotDeps []deps
-	cur      deps // dependencies of the expression being compiled
+	q         *Query
+	cat       Catalog
+	tbl       *table.Table
+	schema    []colRef
+	lets      map[string]*letState
+	prog      *Program
+	slotDeps  []deps
+	cur       deps // dependencies of the expression being compiled
 	whereDeps []whereDep
-	autoN    int
+	autoN     int
 }
 
 type whereDep struct {
@@ -240,8 +240,11 @@ func (c *compiler) fail(at Pos, format string, args ...any) {
 // Compile type-checks the query against the catalog and builds a program.
 // Type errors are *Error with the position of the offending expression.
 func Compile(q *Query, cat Catalog, opts Options) (prog *Program, err error) {
-	if q == nil || q.Body == nil {
+	if q == nil {
 		return nil, &Error{Line: 1, Column: 1, Msg: "empty query"}
+	}
+	if q.Body == nil {
+		return nil, errAt(q.End, "the query has no tabular expression: start it with a table name, for example SigninLogs | where ...")
 	}
 	now := opts.Now
 	if now == nil {
@@ -386,9 +389,9 @@ func editDistance(a, b string) int {
 
 // ignored operators have no meaning per record.
 var ignored = map[string]string{
-	"take": "take/limit keeps every matching record in a stream",
+	"take":  "take/limit keeps every matching record in a stream",
 	"limit": "take/limit keeps every matching record in a stream",
-	"sort": "sort has no meaning per record", "order": "order has no meaning per record",
+	"sort":  "sort has no meaning per record", "order": "order has no meaning per record",
 	"render": "render has no meaning per record", "as": "as has no meaning per record",
 	"serialize": "serialize has no meaning per record",
 }
@@ -398,7 +401,7 @@ var unsupportedOps = map[string]string{
 	"top": "needs windowed state", "make-series": "needs windowed state", "top-nested": "needs windowed state",
 	"top-hitters": "needs windowed state", "sample": "needs windowed state", "sample-distinct": "needs windowed state",
 	"join": "needs another table or windowed state", "lookup": "needs another table",
-	"union": "reads several tables; write one rule per table",
+	"union":     "reads several tables; write one rule per table",
 	"mv-expand": "not implemented yet: it emits several rows per record", "mvexpand": "not implemented yet: it emits several rows per record",
 	"mv-apply": "not implemented yet", "parse": "not implemented yet", "parse-where": "not implemented yet",
 	"evaluate": "plugins are not available", "invoke": "not implemented yet", "getschema": "has no meaning per record",

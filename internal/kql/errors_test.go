@@ -57,6 +57,9 @@ func TestBrokenRulesAreRefusedWithTheirPlace(t *testing.T) {
 		{"union reads several tables",
 			"union SigninLogs, AADNonInteractiveUserSignInLogs | where ResultType == 0", 1, 1,
 			"unsupported in per-record rules: union (it reads several tables; write one rule per table)"},
+		{"a query of only let statements has no rows",
+			"let x = 1;\nlet y = 2;", 2, 11,
+			"the query has no tabular expression"},
 		{"an unknown function is named",
 			"SigninLogs | where frobnicate(Location)", 1, 20,
 			"unknown function 'frobnicate'"},
@@ -134,7 +137,6 @@ func TestSyntaxErrorsNameTheirPlace(t *testing.T) {
 		{"a bad timespan unit", "SigninLogs | where TimeGenerated > ago(1.5x)", 1, 40, `"1.5x" is not a number or a timespan`},
 		{"a bad datetime", "SigninLogs | where TimeGenerated > datetime(yesterday)", 1, 36, "datetime(yesterday): not a date and time"},
 		{"a dangling operator", "SigninLogs | where ResultType ==", 1, 33, "expected an expression, found the end of the query"},
-		{"only lets", "let x = 1;", 1, 11, "the query has no tabular expression"},
 		{"an unknown character", "SigninLogs | where ResultType == #0", 1, 34, "unexpected character '#'"},
 	}
 	for _, tc := range cases {

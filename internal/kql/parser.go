@@ -128,9 +128,7 @@ func (p *parser) parseQuery() (q *Query, err error) {
 			p.fail(t.pos, "expected ';', '|' or the end of the query, found %s", t.describe())
 		}
 	}
-	if q.Body == nil {
-		p.fail(p.cur().pos, "the query has no tabular expression: start it with a table name, for example SigninLogs | where ...")
-	}
+	q.End = p.cur().pos
 	return q, nil
 }
 
@@ -442,6 +440,12 @@ func (p *parser) parseOperator() Operator {
 		op.Items = p.parseSortList()
 	case "render":
 		op.Arg = &Ident{Pos: p.cur().pos, Name: p.parseName("as the chart type")}
+		// Legacy form: render columnchart kind=stacked title="..."
+		for p.cur().kind == tIdent && p.peekN(1).kind == tPunct && p.peekN(1).text == "=" {
+			p.take()
+			p.take()
+			p.parsePrimary()
+		}
 		if p.accept("with") {
 			p.expect("(", "after render ... with")
 			for !p.isPunct(")") {
@@ -489,12 +493,17 @@ func (p *parser) parseOperator() Operator {
 		}
 	case "mv-expand", "mvexpand":
 		op.Options = p.parseOptions("bagexpansion", "with_itemindex", "kind")
-		op.Items = p.parseAssigns()
-		if p.accept("to") {
-			p.expect("typeof", "after mv-expand ... to")
-			p.expect("(", "after typeof")
-			p.parseTypeName()
-			p.expect(")", "to close typeof")
+		for {
+			op.Items = append(op.Items, p.parseAssign())
+			if p.accept("to") {
+				p.expect("typeof", "after mv-expand ... to")
+				p.expect("(", "after typeof")
+				p.parseTypeName()
+				p.expect(")", "to close typeof")
+			}
+			if !p.accept(",") {
+				break
+			}
 		}
 		if p.accept("limit") {
 			p.parseExpr()
@@ -532,6 +541,9 @@ func (p *parser) parseOperator() Operator {
 	case "evaluate":
 		op.Options = p.parseOptions()
 		op.Arg = p.parseExpr()
+		if p.accept(":") {
+			p.parseTypeName()
+		}
 	case "parse", "parse-where":
 		op.Options = p.parseOptions("kind", "flags")
 		op.Arg = p.parseExpr()
@@ -594,7 +606,7 @@ func (p *parser) parseNamePat() NamePat {
 		if end >= 0 && c.pos.Off != end {
 			break
 		}
-		if c.kind == tIdent || c.kind == tPunct && c.text == "*" {
+		if c.kind == tIdent || c.kind == tPunct && c.text == "*" || (end >= 0 && c.kind == tLong) {
 			b.WriteString(c.text)
 			end = c.end
 			p.take()
@@ -631,6 +643,16 @@ func (p *parser) parseSortList() []Assign {
 func (p *parser) parseAssigns() []Assign {
 	var items []Assign
 	for {
+		items = append(items, p.parseAssign())
+		if !p.accept(",") {
+			return items
+		}
+	}
+}
+
+// parseAssign reads [name =] expr or (a, b) = expr.
+func (p *parser) parseAssign() Assign {
+	{
 		at := p.cur().pos
 		a := Assign{Pos: at}
 		if p.nameThenAssign() {
@@ -648,10 +670,7 @@ func (p *parser) parseAssigns() []Assign {
 			p.expect("=", "after the name list")
 		}
 		a.Expr = p.parseExpr()
-		items = append(items, a)
-		if !p.accept(",") {
-			return items
-		}
+		return a
 	}
 }
 
@@ -719,6 +738,12 @@ var wordOps = map[string]bool{
 	"matches": true, "like": true, "notlike": true, "contains_any": true,
 }
 
+// legacyOps maps the old spellings of string operators to the current ones.
+var legacyOps = map[string]string{
+	"containscs": "contains_cs", "notcontains": "!contains", "notcontainscs": "!contains_cs",
+	"nothas": "!has", "hasprefixcs": "hasprefix_cs",
+}
+
 var symOps = map[string]bool{"==": true, "!=": true, "<>": true, "<": true, "<=": true, ">": true, ">=": true, "=~": true, "!~": true}
 
 func (p *parser) parseCompare() Expr {
@@ -733,6 +758,8 @@ func (p *parser) parseCompare() Expr {
 			op = t.text
 		case t.kind == tIdent && wordOps[t.text] && t.text != "like" && t.text != "notlike" && t.text != "contains_any":
 			op = t.text
+		case t.kind == tIdent && legacyOps[t.text] != "":
+			op = legacyOps[t.text]
 		default:
 			return l
 		}

@@ -1,0 +1,249 @@
+package kql
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/streamhunt/streamhunt/internal/testenv"
+)
+
+// The oracle is Microsoft's own KQL parser (npm @kusto/language-service-next)
+// run on Node by testdata/oracle.js. These tests check that Parse accepts
+// and rejects what it does.
+
+type oracleVerdict struct {
+	ID     string `json:"id"`
+	OK     bool   `json:"ok"`
+	Error  string `json:"error"`
+	Offset int    `json:"offset"`
+}
+
+// runOracle asks Microsoft's parser about each query, keyed by id.
+func runOracle(t *testing.T, queries map[string]string) map[string]oracleVerdict {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testenv.Missing(t, "node", "install Node.js 20 to run Microsoft's KQL parser as the test oracle")
+	}
+	root := testenv.RepoRoot(t)
+	modules := filepath.Join(root, "node_modules")
+	if _, err := os.Stat(filepath.Join(modules, "@kusto", "language-service-next", "Kusto.Language.Bridge.js")); err != nil {
+		testenv.Missing(t, "@kusto/language-service-next", "run npm ci in the repository root")
+	}
+	var in bytes.Buffer
+	enc := json.NewEncoder(&in)
+	for id, text := range queries {
+		if err := enc.Encode(map[string]string{"id": id, "text": text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(node, filepath.Join("testdata", "oracle.js"), modules)
+	cmd.Stdin = &in
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("oracle.js failed: %v\n%s", err, stderr.String())
+	}
+	verdicts := map[string]oracleVerdict{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var v oracleVerdict
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatalf("oracle output %q: %v", sc.Text(), err)
+		}
+		verdicts[v.ID] = v
+	}
+	if len(verdicts) != len(queries) {
+		t.Fatalf("oracle answered %d of %d queries", len(verdicts), len(queries))
+	}
+	return verdicts
+}
+
+// TestParseAgreesWithMicrosoftsParserOnHandPickedQueries checks valid and
+// invalid queries in both parsers.
+func TestParseAgreesWithMicrosoftsParserOnHandPickedQueries(t *testing.T) {
+	t.Parallel()
+	valid := []string{
+		seedSentinel,
+		seedDefender,
+		"SigninLogs | where ResultType == 0",
+		"SigninLogs | where ResultType in (0, 50125) and AppDisplayName in~ ('a', 'b')",
+		"SigninLogs | where TimeGenerated between (ago(7d) .. ago(1d))",
+		"SigninLogs | where TimeGenerated !between (datetime(2024-01-01) .. 1d)",
+		"let x = 5m;\nlet apps = dynamic(['a', \"b\"]);\nSigninLogs | where TimeGenerated > ago(x) and AppDisplayName in (apps)",
+		"SigninLogs | extend a = DeviceDetail.deviceId, b = DeviceDetail['os'], c = DeviceDetail[\"x\"], d = Status.[0], e = Status[0].x",
+		"SigninLogs | project ['User Name'] = UserPrincipalName, ['Result'] = ResultType | project-rename Upn = ['User Name']",
+		"SigninLogs | where UserAgent has_any ('a', 'b') and UserAgent !has 'c' and UserAgent has_all ('d')",
+		"SigninLogs | where Location matches regex @'^N[LO]$'",
+		"SigninLogs | where x !contains 'a' and y !startswith 'b' and z !endswith 'c' and w contains_cs 'd' and v !in~ ('e')",
+		"SigninLogs | where isempty(DeviceDetail.deviceId) | project-reorder TimeGenerated, User* | project-away Device*",
+		"SigninLogs | where h'secret' == x and @\"C:\\path\" == y",
+		"SigninLogs | where t > datetime(\"2024-01-01T00:00:00Z\") and s < time(1.5h) and q == timespan(00:10:00)",
+		"SigninLogs | take 10 | sort by TimeGenerated desc nulls last | render timechart",
+		"SigninLogs | summarize count() by bin(TimeGenerated, 1h), UserPrincipalName",
+		"SigninLogs | join kind=inner (AADNonInteractiveUserSignInLogs | where ResultType == 0) on $left.UserPrincipalName == $right.UserPrincipalName",
+		"union isfuzzy=true SigninLogs, AADNonInteractiveUserSignInLogs | where ResultType == 0",
+		"SigninLogs | mv-expand with_itemindex=i d = todynamic(AuthenticationDetails) to typeof(dynamic) | extend m = d.authenticationMethod",
+		"let f = (t:string, n:long = 5) { table(t) | where ResultType == 0 | take n };\nf('SigninLogs')",
+		"SigninLogs\n// comment\n| where a == 1 // trailing\n// another\n| project a",
+		"SigninLogs | where case(a == 1, 'x', a == 2, 'y', 'z') == 'x' and iff(b, 1, 2) == 1 and not(c)",
+		"SigninLogs | where -1 < 2 and 1.5e3 > 0.5 and 0x1F == 31 and 10tick < 1ms",
+		"SigninLogs | where dynamic({\"a\": [1, 2.5, 'x', true, null]}).a[0] == 1",
+	}
+	invalid := []string{
+		"SigninLogs | whre x == 1",
+		"SigninLogs | where",
+		"SigninLogs | where (a == 1",
+		"SigninLogs | where a == 'unclosed",
+		"SigninLogs where a == 1",
+		"SigninLogs | project a,, b",
+		"SigninLogs | where a in 1, 2",
+		"SigninLogs | where a between (1, 2)",
+		"SigninLogs | sort TimeGenerated",
+		"let x = ;\nSigninLogs",
+		"SigninLogs | where a == 1 |",
+		"SigninLogs | extend = 5",
+	}
+	queries := map[string]string{}
+	for i, q := range valid {
+		queries["v"+strconv.Itoa(i)] = q
+	}
+	for i, q := range invalid {
+		queries["i"+strconv.Itoa(i)] = q
+	}
+	verdicts := runOracle(t, queries)
+	for id, q := range queries {
+		v := verdicts[id]
+		_, err := Parse(q)
+		wantOK := id[0] == 'v'
+		if v.OK != wantOK {
+			t.Errorf("Microsoft's parser says ok=%v (%s) for %q; the test list says %v", v.OK, v.Error, q, wantOK)
+		}
+		if (err == nil) != v.OK {
+			t.Errorf("Parse(%q) = %v, but Microsoft's parser says ok=%v (%s)", q, err, v.OK, v.Error)
+		}
+	}
+}
+
+type corpusQuery struct {
+	ID    string `json:"id"`
+	Text  string `json:"text"`
+	Class string `json:"class"`
+	Dup   string `json:"dup_of"`
+	MSOK  bool   `json:"kusto_language_ok"`
+}
+
+func isUnsupported(err error) bool {
+	e, ok := err.(*Error)
+	return ok && strings.HasPrefix(e.Msg, "unsupported")
+}
+
+// TestParseCoversThePublicSignInCorpus runs the 601 public sign-in queries
+// through both parsers: every row-local query Microsoft accepts must parse
+// or be refused as an unsupported feature, and coverage must stay high.
+func TestParseCoversThePublicSignInCorpus(t *testing.T) {
+	t.Parallel()
+	shared := testenv.SharedDir(t)
+	f, err := os.Open(filepath.Join(shared, "kql-corpus", "queries.jsonl"))
+	if err != nil {
+		t.Skipf("corpus absent: %v", err)
+	}
+	defer f.Close()
+	var corpus []corpusQuery
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var q corpusQuery
+		if err := json.Unmarshal(sc.Bytes(), &q); err != nil {
+			t.Fatalf("corpus line: %v", err)
+		}
+		if q.Dup == "" {
+			corpus = append(corpus, q)
+		}
+	}
+	queries := map[string]string{}
+	for _, q := range corpus {
+		queries[q.ID] = q.Text
+	}
+	verdicts := runOracle(t, queries)
+
+	type tally struct{ msOK, parsed, unsupported, wrong int }
+	byClass := map[string]*tally{}
+	acceptedInvalid := 0
+	msInvalid := 0
+	for _, q := range corpus {
+		v := verdicts[q.ID]
+		if v.OK != q.MSOK {
+			t.Errorf("%s: the oracle says ok=%v now but the corpus recorded %v", q.ID, v.OK, q.MSOK)
+		}
+		_, err := Parse(q.Text)
+		if !v.OK {
+			msInvalid++
+			if err == nil {
+				acceptedInvalid++
+				t.Logf("accepted a query Microsoft's parser rejects (%s at %d): %s", v.Error, v.Offset, firstLine(q.Text))
+			}
+			continue
+		}
+		c := byClass[q.Class]
+		if c == nil {
+			c = &tally{}
+			byClass[q.Class] = c
+		}
+		c.msOK++
+		switch {
+		case err == nil:
+			c.parsed++
+		case isUnsupported(err):
+			c.unsupported++
+		default:
+			c.wrong++
+			if q.Class == "a-rowlocal" {
+				t.Errorf("row-local query %s (%s) is valid KQL but Parse says %v", q.ID, q.Class, err)
+			} else {
+				t.Logf("valid %s query %s: Parse says %v", q.Class, q.ID, err)
+			}
+		}
+	}
+	for _, class := range []string{"a-rowlocal", "b-windowed", "c-external"} {
+		c := byClass[class]
+		if c == nil {
+			continue
+		}
+		t.Logf("%s: %d valid in Microsoft's parser; ours parses %d (%.1f%%), refuses %d as unsupported, disagrees on %d",
+			class, c.msOK, c.parsed, 100*float64(c.parsed)/float64(c.msOK), c.unsupported, c.wrong)
+	}
+	t.Logf("Kusto-invalid queries: %d; ours accepts %d of them", msInvalid, acceptedInvalid)
+	if c := byClass["a-rowlocal"]; c == nil || float64(c.parsed) < 0.95*float64(c.msOK) {
+		t.Errorf("row-local parse coverage below 95%%: %+v", c)
+	}
+	total := 0
+	wrong := 0
+	for _, c := range byClass {
+		total += c.msOK
+		wrong += c.wrong
+	}
+	if float64(wrong) > 0.02*float64(total) {
+		t.Errorf("Parse disagrees with Microsoft's parser on %d of %d valid queries (more than 2%%)", wrong, total)
+	}
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return s
+}
