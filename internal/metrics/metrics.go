@@ -5,6 +5,8 @@ package metrics
 
 import (
 	"math"
+	"regexp"
+	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -126,28 +128,64 @@ func (c *lastRecordAge) Collect(ch chan<- prometheus.Metric) {
 const namespace = "streamhunt"
 
 func register[C prometheus.Collector](c C) C {
-	Registry.MustRegister(c)
+	mustRegister(c)
 	return c
 }
 
+// all is every collector registered in Registry, for Names.
+var all []prometheus.Collector
+
+func mustRegister(cs ...prometheus.Collector) {
+	Registry.MustRegister(cs...)
+	all = append(all, cs...)
+}
+
+// Names returns the name of every metric family Registry can export,
+// including label sets never observed yet (which Gather leaves out), so that
+// dashboards and alert rules can be checked against it.
+func Names() []string {
+	ch := make(chan *prometheus.Desc)
+	go func() {
+		for _, c := range all {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	seen := map[string]bool{}
+	var names []string
+	for d := range ch {
+		m := fqName.FindStringSubmatch(d.String())
+		if m != nil && !seen[m[1]] {
+			seen[m[1]] = true
+			names = append(names, m[1])
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// fqName finds the metric name in a Desc's String form (the Desc type keeps
+// it unexported).
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
 func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	Registry.MustRegister(c)
+	mustRegister(c)
 	return c
 }
 
 func gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	Registry.MustRegister(g)
+	mustRegister(g)
 	return g
 }
 
 func histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: buckets}, labels)
-	Registry.MustRegister(h)
+	mustRegister(h)
 	return h
 }
 
 func init() {
-	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
