@@ -215,7 +215,7 @@ func TestRecordsHaveAzureShape(t *testing.T) {
 			switch {
 			case k == "resultDescription":
 			case cat == catManagedIdentity && (k == "callerIpAddress" || k == "identity" || k == "location"):
-			case cat == catServicePrincpal && k == "identity":
+			case cat == catServicePrincipal && k == "identity":
 			default:
 				want = append(want, k)
 			}
@@ -252,7 +252,7 @@ func TestRecordsHaveAzureShape(t *testing.T) {
 		if !strings.HasSuffix(p.str("createdDateTime"), "+00:00") || len(p.rec["time"].(string)) != len("2026-11-18T08:12:35.1234567Z") {
 			t.Errorf("%s:%d: time formats %q %q", p.file, p.line, p.rec["time"], p.str("createdDateTime"))
 		}
-		if _, ok := p.prop("autonomousSystemNumber").(json.Number); !ok && cat != catManagedIdentity && cat != catServicePrincpal {
+		if _, ok := p.prop("autonomousSystemNumber").(json.Number); !ok && cat != catManagedIdentity && cat != catServicePrincipal {
 			t.Errorf("%s:%d: autonomousSystemNumber is not a number", p.file, p.line)
 		}
 		switch cat {
@@ -260,7 +260,7 @@ func TestRecordsHaveAzureShape(t *testing.T) {
 			if p.prop("userId") != nil || p.str("ipAddress") != "" || p.prop("deviceDetail") != nil {
 				t.Errorf("%s:%d: managed identity record has a user, IP or device", p.file, p.line)
 			}
-		case catServicePrincpal:
+		case catServicePrincipal:
 			if p.prop("userId") != nil || p.prop("deviceDetail") != nil {
 				t.Errorf("%s:%d: service principal record has a user or device", p.file, p.line)
 			}
@@ -294,7 +294,7 @@ func TestScenarioCounts(t *testing.T) {
 	want := map[string]map[string]int{
 		"insights-logs-signinlogs.ndjson":                      {catInteractive: 83, catAudit: 1},
 		"insights-logs-noninteractiveusersigninlogs.ndjson.gz": {catNonInteractive: 208},
-		"insights-logs-serviceprincipalsigninlogs.ndjson":      {catServicePrincpal: 33},
+		"insights-logs-serviceprincipalsigninlogs.ndjson":      {catServicePrincipal: 33},
 		"insights-logs-managedidentitysigninlogs.ndjson":       {catManagedIdentity: 38},
 	}
 	if !reflect.DeepEqual(counts, want) {

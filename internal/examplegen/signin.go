@@ -7,11 +7,11 @@ import (
 
 // Category names as diagnostic settings write them.
 const (
-	catInteractive     = "SignInLogs"
-	catNonInteractive  = "NonInteractiveUserSignInLogs"
-	catServicePrincpal = "ServicePrincipalSignInLogs"
-	catManagedIdentity = "ManagedIdentitySignInLogs"
-	catAudit           = "AuditLogs"
+	catInteractive      = "SignInLogs"
+	catNonInteractive   = "NonInteractiveUserSignInLogs"
+	catServicePrincipal = "ServicePrincipalSignInLogs"
+	catManagedIdentity  = "ManagedIdentitySignInLogs"
+	catAudit            = "AuditLogs"
 )
 
 // Failure texts of the AADSTS codes the scenario uses.

@@ -237,10 +237,9 @@ func (g *gen) attack() {
 	// Microsoft Authentication Broker and the Device Registration Service;
 	// the attacker registers a device and gets a primary refresh token.
 	attackerDev := device{id: g.uuid(), name: "DESKTOP-8KQ2M1T", os: "Windows10", browser: "Rich Client 10.0.26100", compliant: no, managed: no, trust: "Azure AD registered"}
-	roadUA := uaEdge
 	succ := g.deviceCode(victim{u: sophie, at: at(9, 3, 31), app: appMAB, res: resDRS, pl: attackRO,
 		browser: unmanaged("Windows10", "Edge 154.0.0"), ua: uaEdge, risk: high, role: roleVictimBroker},
-		true, attackRO, unmanaged("Windows10", "Edge 154.0.0"), roadUA, nil)
+		true, attackRO, unmanaged("Windows10", "Edge 154.0.0"), uaEdge, nil)
 	corr := succ.props.(*userProperties).CorrelationID
 	g.addDeviceRegistration(sophie, attackerDev, attackRO.ip, at(9, 5, 12), corr)
 	// The PRT of the rogue device in use: SSO to the Microsoft 365 portal and

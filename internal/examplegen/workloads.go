@@ -70,11 +70,11 @@ func (g *gen) addServicePrincipal(sp servicePrincipal, t time.Time, errCode int)
 		p.ConditionalAccessAudiences = []string{}
 	}
 	return g.keep(&record{
-		category: catServicePrincpal,
+		category: catServicePrincipal,
 		created:  created,
 		id:       id,
 		props:    p,
-		top:      g.top(catServicePrincpal, created, errCode, serverDC.ip, corr, "", serverDC.country),
+		top:      g.top(catServicePrincipal, created, errCode, serverDC.ip, corr, "", serverDC.country),
 	})
 }
 

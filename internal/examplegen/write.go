@@ -21,7 +21,7 @@ var hubFiles = []struct {
 }{
 	{"insights-logs-signinlogs.ndjson", []string{catInteractive, catAudit}, false},
 	{"insights-logs-noninteractiveusersigninlogs.ndjson.gz", []string{catNonInteractive}, true},
-	{"insights-logs-serviceprincipalsigninlogs.ndjson", []string{catServicePrincpal}, false},
+	{"insights-logs-serviceprincipalsigninlogs.ndjson", []string{catServicePrincipal}, false},
 	{"insights-logs-managedidentitysigninlogs.ndjson", []string{catManagedIdentity}, false},
 }
 
