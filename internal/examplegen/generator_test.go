@@ -30,11 +30,7 @@ func TestCommittedExampleIsGenerated(t *testing.T) {
 	if err := writeAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range fresh {
+	for _, e := range listFiles(t, dir) {
 		want, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
@@ -55,15 +51,35 @@ func TestCommittedExampleIsGenerated(t *testing.T) {
 		}
 		t.Errorf("%s differs from what the generator writes; run: go run ./internal/examplegen -out examples/device-code-phishing", e.Name())
 	}
-	committed, err := os.ReadDir(exampleDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range committed {
+	for _, e := range listFiles(t, exampleDir) {
 		if _, err := os.Stat(filepath.Join(dir, e.Name())); err != nil && !handWritten[e.Name()] {
 			t.Errorf("%s is in the example directory but the generator does not write it", e.Name())
 		}
 	}
+}
+
+// relFile is a file under a directory, named by its slash-separated path.
+type relFile string
+
+// Name returns the path relative to the listed directory.
+func (f relFile) Name() string { return string(f) }
+
+// listFiles lists the regular files under dir, recursively.
+func listFiles(t *testing.T, dir string) []relFile {
+	t.Helper()
+	var out []relFile
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		out = append(out, relFile(filepath.ToSlash(rel)))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // TestGenerateIsDeterministic runs the generator twice.
@@ -292,10 +308,10 @@ func TestScenarioCounts(t *testing.T) {
 		ids[id] = true
 	}
 	want := map[string]map[string]int{
-		"insights-logs-signinlogs.ndjson":                      {catInteractive: 83, catAudit: 1},
-		"insights-logs-noninteractiveusersigninlogs.ndjson.gz": {catNonInteractive: 208},
-		"insights-logs-serviceprincipalsigninlogs.ndjson":      {catServicePrincipal: 33},
-		"insights-logs-managedidentitysigninlogs.ndjson":       {catManagedIdentity: 38},
+		hubDir + "insights-logs-signinlogs.ndjson":                      {catInteractive: 83, catAudit: 1},
+		hubDir + "insights-logs-noninteractiveusersigninlogs.ndjson.gz": {catNonInteractive: 208},
+		hubDir + "insights-logs-serviceprincipalsigninlogs.ndjson":      {catServicePrincipal: 33},
+		hubDir + "insights-logs-managedidentitysigninlogs.ndjson":       {catManagedIdentity: 38},
 	}
 	if !reflect.DeepEqual(counts, want) {
 		t.Errorf("records per file and category:\n got %v\nwant %v", counts, want)

@@ -19,11 +19,16 @@ var hubFiles = []struct {
 	categories []string
 	gzip       bool
 }{
-	{"insights-logs-signinlogs.ndjson", []string{catInteractive, catAudit}, false},
-	{"insights-logs-noninteractiveusersigninlogs.ndjson.gz", []string{catNonInteractive}, true},
-	{"insights-logs-serviceprincipalsigninlogs.ndjson", []string{catServicePrincipal}, false},
-	{"insights-logs-managedidentitysigninlogs.ndjson", []string{catManagedIdentity}, false},
+	{hubDir + "insights-logs-signinlogs.ndjson", []string{catInteractive, catAudit}, false},
+	{hubDir + "insights-logs-noninteractiveusersigninlogs.ndjson.gz", []string{catNonInteractive}, true},
+	{hubDir + "insights-logs-serviceprincipalsigninlogs.ndjson", []string{catServicePrincipal}, false},
+	{hubDir + "insights-logs-managedidentitysigninlogs.ndjson", []string{catManagedIdentity}, false},
 }
+
+// hubDir holds the Event Hubs data, apart from the README and expected.json,
+// so that `streamhunt replay examples/device-code-phishing/eventhubs/` reads
+// only sign-in data.
+const hubDir = "eventhubs/"
 
 // expectedFile holds, for every built-in rule, the properties.id of each
 // sign-in it must flag, in event time order.
@@ -157,6 +162,9 @@ func writeAll(dir string) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(filepath.Join(dir, n), files[n], 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", n, err)
 		}
