@@ -41,6 +41,7 @@ const (
 	ReasonBodyTooLarge = "body-too-large"
 	ReasonInvalidJSON  = "invalid-json"
 	ReasonBadRecord    = "bad-record"
+	ReasonNotRecords   = "not-records" // valid JSON, but a scalar instead of records
 )
 
 // Record is one sign-in record of a body, as Decode hands it to its callback.
@@ -245,6 +246,10 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 			b = st.repair
 			serr = st.index(b, d.opts.MaxDepth)
 		}
+	}
+	if errors.Is(serr, errNotRecords) {
+		d.deadBody(&res, src, body, ReasonNotRecords, "body: "+serr.Error())
+		return res, nil
 	}
 	if serr != nil && !st.salvage(b, d.opts.MaxDepth) {
 		d.deadBody(&res, src, body, ReasonInvalidJSON, "body: "+serr.Error())
@@ -671,7 +676,7 @@ func (st *state) salvage(b []byte, maxDepth int) bool {
 			budget -= s.err.off - start
 		}
 		msg := fmt.Sprintf("invalid JSON at byte %d of the record: %s", s.err.off-start, s.err.msg)
-		comma, next := st.resync(b, start+1, maxDepth, &budget)
+		comma, next := st.resync(b, start, maxDepth, &budget)
 		ri.reason, ri.err = ReasonInvalidJSON, msg
 		if next < 0 {
 			ri.e = start + len(trimArrayEnd(b[start:], isEnvelope))

@@ -441,7 +441,7 @@ func TestHostileBodiesAreRefusedWithoutDecoding(t *testing.T) {
 		{"a body over the size limit", `{"records":[` + strings.Repeat(" ", 2000) + `]}`, ReasonBodyTooLarge, "larger than the 1024-byte limit", ""},
 		{"a record nested deeper than the limit", deep, ReasonInvalidJSON, "record 0: invalid JSON at byte 56 of the record: nesting deeper than 16", deep[len(`{"records":[`) : len(deep)-2]},
 		{"an empty body", "", ReasonInvalidJSON, "empty body", ""},
-		{"a scalar body", `"hello"`, ReasonInvalidJSON, "got a string", ""},
+		{"a scalar body", `"hello"`, ReasonNotRecords, "got a string", ""},
 		{"garbage", `not json at all`, ReasonInvalidJSON, "invalid JSON at byte 0", ""},
 	}
 	for _, tt := range tests {
