@@ -304,6 +304,9 @@ func widen(code byte, items []any) byte {
 		return codeArray32
 	case codeVbin8, codeStr8, codeSym8:
 		for _, it := range items {
+			if d, ok := it.(Described); ok {
+				it = d.Value
+			}
 			n := 0
 			switch v := it.(type) {
 			case []byte:
@@ -325,7 +328,13 @@ func appendArray(b []byte, a Array) ([]byte, error) {
 	code := a.Elem
 	var err error
 	if code == 0 {
-		if code, err = elemCode(a.Items); err != nil {
+		items := a.Items
+		if a.Descriptor != nil && len(items) > 0 {
+			if d, ok := items[0].(Described); ok {
+				items = []any{d.Value}
+			}
+		}
+		if code, err = elemCode(items); err != nil {
 			return b, err
 		}
 	}
