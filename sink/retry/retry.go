@@ -170,6 +170,17 @@ func (p Policy) Do(ctx context.Context, sinkName string, logger *zap.Logger, op 
 	}
 }
 
+// Backoff returns the jittered wait before attempt+1 after attempt
+// failures: InitialBackoff doubled per failure, capped at MaxBackoff.
+func (p Policy) Backoff(attempt int) time.Duration {
+	p = p.WithDefaults()
+	d := p.InitialBackoff
+	for i := 1; i < attempt && d < p.MaxBackoff; i++ {
+		d *= 2
+	}
+	return jitter(min(d, p.MaxBackoff))
+}
+
 // jitter returns a duration between d/2 and d.
 func jitter(d time.Duration) time.Duration {
 	if d <= 1 {

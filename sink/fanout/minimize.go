@@ -1,0 +1,115 @@
+package fanout
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+
+	"github.com/streamhunt/streamhunt/internal/table"
+	"github.com/streamhunt/streamhunt/pipeline"
+)
+
+// minimizer omits or hashes chosen columns of a finding.
+type minimizer struct {
+	omit map[string]bool
+	hash map[string]bool
+	key  []byte
+}
+
+func newMinimizer(m Minimize) minimizer {
+	mz := minimizer{omit: map[string]bool{}, hash: map[string]bool{}, key: []byte(m.HashKey)}
+	for _, c := range m.Omit {
+		mz.omit[c] = true
+	}
+	for _, c := range m.Hash {
+		mz.hash[c] = true
+	}
+	return mz
+}
+
+func (m minimizer) active() bool { return len(m.omit) > 0 || len(m.hash) > 0 }
+
+// HashValue is the hashed form of a value under a key: "hmac:" and the
+// first 32 hex digits of HMAC-SHA256(key, lower-cased value).
+func HashValue(key []byte, v string) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(strings.ToLower(v)))
+	return "hmac:" + hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
+// apply returns a copy of f with the chosen columns omitted or hashed, in
+// the columns, the entities and inside dynamic columns. f is not changed.
+func (m minimizer) apply(f pipeline.Finding) pipeline.Finding {
+	if !m.active() {
+		return f
+	}
+	// The values to remove or replace, wherever they appear.
+	replace := map[string]string{} // original -> hash, or "" to omit
+	cols := make(pipeline.Columns, 0, len(f.Columns))
+	for _, c := range f.Columns {
+		switch {
+		case m.omit[c.Name]:
+			if c.Value.S != "" {
+				replace[c.Value.S] = ""
+			}
+			continue
+		case m.hash[c.Name] && c.Value.K == table.KindString:
+			if c.Value.S != "" {
+				h := HashValue(m.key, c.Value.S)
+				replace[c.Value.S] = h
+				c.Value = table.Str(h)
+			}
+		}
+		cols = append(cols, c)
+	}
+	if len(replace) == 0 {
+		f.Columns = cols
+		return f
+	}
+	// Inside dynamic columns, replace the value where it is a whole JSON string.
+	for i, c := range cols {
+		if c.Value.K != table.KindDynamic {
+			continue
+		}
+		s := c.Value.S
+		for orig, h := range replace {
+			q, _ := json.Marshal(orig)
+			if strings.Contains(s, string(q)) {
+				r, _ := json.Marshal(h)
+				s = strings.ReplaceAll(s, string(q), string(r))
+			}
+		}
+		cols[i].Value = table.Dynamic(s)
+	}
+	f.Columns = cols
+	var ents []pipeline.Entity
+	for _, e := range f.Entities {
+		if h, ok := replace[e.Identifier]; ok {
+			if h == "" {
+				continue // the entity is the omitted value
+			}
+			e.Identifier = h
+		}
+		if len(e.Fields) > 0 {
+			fields := make(map[string]string, len(e.Fields))
+			for k, v := range e.Fields {
+				if h, ok := replace[v]; ok {
+					if h == "" {
+						continue
+					}
+					v = h
+				}
+				fields[k] = v
+			}
+			e.Fields = fields
+		}
+		ents = append(ents, e)
+	}
+	if ents == nil {
+		ents = []pipeline.Entity{}
+	}
+	f.Entities = ents
+	return f
+}
