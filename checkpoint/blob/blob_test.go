@@ -19,6 +19,7 @@ import (
 
 	"github.com/streamhunt/streamhunt/checkpoint"
 	"github.com/streamhunt/streamhunt/checkpoint/blob"
+	"github.com/streamhunt/streamhunt/checkpoint/checkpointtest"
 	"github.com/streamhunt/streamhunt/internal/testenv"
 )
 
@@ -54,6 +55,16 @@ func cp(part string, seq int64, off string) azeventhubs.Checkpoint {
 		c.Offset = to.Ptr(off)
 	}
 	return c
+}
+
+func TestBlobStoreKeepsTheCheckpointContract(t *testing.T) {
+	var last *container.Client
+	checkpointtest.Run(t, func(t *testing.T, fresh bool) checkpoint.Store {
+		if fresh || last == nil {
+			last = newContainer(t)
+		}
+		return newStore(t, last, blob.Options{MaxAttempts: 50})
+	})
 }
 
 func storedSeq(t *testing.T, s checkpoint.Store, part string) int64 {
@@ -165,133 +176,9 @@ func TestTheSDKsOwnBlobStoreReadsOurCheckpoints(t *testing.T) {
 	}
 }
 
-func TestSetCheckpoint(t *testing.T) {
-	tests := []struct {
-		name   string
-		writes []int64
-		want   int64
-	}{
-		{"moves forward", []int64{5, 9, 12}, 12},
-		{"never moves backwards", []int64{10, 4}, 10},
-		{"keeps the position when the same one is written again", []int64{8, 8}, 8},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := newStore(t, newContainer(t), blob.Options{})
-			for _, w := range tt.writes {
-				if err := s.SetCheckpoint(context.Background(), cp("0", w, fmt.Sprint(w*100)), nil); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if got := storedSeq(t, s, "0"); got != tt.want {
-				t.Fatalf("stored sequence number %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestALateWriteFromAnotherReplicaNeverMovesTheCheckpointBackwards(t *testing.T) {
-	cc := newContainer(t)
-	ctx := context.Background()
-	a := newStore(t, cc, blob.Options{})
-	b := newStore(t, cc, blob.Options{})
-	// B has seen the blob at 5 (its cache holds that ETag), then A moves it to 20.
-	if err := b.SetCheckpoint(ctx, cp("0", 5, "500"), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.SetCheckpoint(ctx, cp("0", 20, "2000"), nil); err != nil {
-		t.Fatal(err)
-	}
-	// B's late write of 12 fails its ETag condition, rereads, and keeps 20.
-	if err := b.SetCheckpoint(ctx, cp("0", 12, "1200"), nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := storedSeq(t, a, "0"); got != 20 {
-		t.Fatalf("stored sequence number %d after a late lower write, want 20", got)
-	}
-	// A higher write from B still goes through.
-	if err := b.SetCheckpoint(ctx, cp("0", 25, "2500"), nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := storedSeq(t, a, "0"); got != 25 {
-		t.Fatalf("stored sequence number %d, want 25", got)
-	}
-}
-
-func TestConcurrentWritersKeepTheHighestPosition(t *testing.T) {
-	cc := newContainer(t)
-	stores := []*blob.Store{newStore(t, cc, blob.Options{MaxAttempts: 50}), newStore(t, cc, blob.Options{MaxAttempts: 50}), newStore(t, cc, blob.Options{MaxAttempts: 50})}
-	var wg sync.WaitGroup
-	for i, s := range stores {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for seq := int64(i); seq < 30; seq += 3 {
-				if err := s.SetCheckpoint(context.Background(), cp("0", seq, fmt.Sprint(seq)), nil); err != nil {
-					t.Error(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if got := storedSeq(t, stores[0], "0"); got != 29 {
-		t.Fatalf("stored sequence number %d, want the highest written, 29", got)
-	}
-}
-
 func ownership(part, owner string) azeventhubs.Ownership {
 	c := cp(part, 0, "")
 	return azeventhubs.Ownership{FullyQualifiedNamespace: c.FullyQualifiedNamespace, EventHubName: c.EventHubName, ConsumerGroup: c.ConsumerGroup, PartitionID: part, OwnerID: owner}
-}
-
-func TestAReplicaThatLostAPartitionCannotWriteItsCheckpoint(t *testing.T) {
-	cc := newContainer(t)
-	ctx := context.Background()
-	a := newStore(t, cc, blob.Options{})
-	b := newStore(t, cc, blob.Options{})
-	won, err := a.ClaimOwnership(ctx, []azeventhubs.Ownership{ownership("0", "a")}, nil)
-	if err != nil || len(won) != 1 {
-		t.Fatalf("a claims: %v %v", won, err)
-	}
-	if err := a.SetCheckpoint(ctx, cp("0", 10, "1000"), nil); err != nil {
-		t.Fatal(err)
-	}
-	// B steals the partition with the current ETag.
-	os, err := b.ListOwnership(ctx, "MyNs.ServiceBus.Windows.Net", "Insights-Logs-SignInLogs", "$Default", nil)
-	if err != nil || len(os) != 1 {
-		t.Fatalf("list: %v %v", os, err)
-	}
-	os[0].OwnerID = "b"
-	if won, err := b.ClaimOwnership(ctx, os, nil); err != nil || len(won) != 1 {
-		t.Fatalf("b steals: %v %v", won, err)
-	}
-	// A renews with its old ETag: the claim fails, so A learns it lost it.
-	if won, err := a.ClaimOwnership(ctx, won, nil); err != nil || len(won) != 0 {
-		t.Fatalf("a renews: %v %v", won, err)
-	}
-	err = a.SetCheckpoint(ctx, cp("0", 15, "1500"), nil)
-	if !errors.Is(err, checkpoint.ErrNotOwner) {
-		t.Fatalf("a's write after losing the partition: %v, want ErrNotOwner", err)
-	}
-	if got := storedSeq(t, b, "0"); got != 10 {
-		t.Fatalf("stored sequence number %d, want 10", got)
-	}
-}
-
-func TestAReplicaThatReleasedAPartitionCannotWriteItsCheckpoint(t *testing.T) {
-	s := newStore(t, newContainer(t), blob.Options{})
-	ctx := context.Background()
-	won, err := s.ClaimOwnership(ctx, []azeventhubs.Ownership{ownership("2", "a")}, nil)
-	if err != nil || len(won) != 1 {
-		t.Fatal(won, err)
-	}
-	won[0].OwnerID = ""
-	if _, err := s.ClaimOwnership(ctx, won, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetCheckpoint(ctx, cp("2", 3, "3"), nil); !errors.Is(err, checkpoint.ErrNotOwner) {
-		t.Fatalf("write after release: %v, want ErrNotOwner", err)
-	}
 }
 
 func TestAReplicaWhoseClaimExpiredCannotWriteItsCheckpoint(t *testing.T) {
@@ -329,46 +216,5 @@ func TestContainerIsCreatedOnceWhenReplicasStartTogether(t *testing.T) {
 	}
 	if _, err := cc.GetProperties(context.Background(), nil); err != nil {
 		t.Fatalf("container missing: %v", err)
-	}
-}
-
-func TestCreateCheckpointNeverOverwrites(t *testing.T) {
-	s := newStore(t, newContainer(t), blob.Options{})
-	ctx := context.Background()
-	created, err := s.CreateCheckpoint(ctx, cp("0", 30, "300"))
-	if err != nil || !created {
-		t.Fatalf("first create: %v %v", created, err)
-	}
-	created, err = s.CreateCheckpoint(ctx, cp("0", 2, "20"))
-	if err != nil || created {
-		t.Fatalf("second create: created=%v err=%v, want false, nil", created, err)
-	}
-	if got := storedSeq(t, s, "0"); got != 30 {
-		t.Fatalf("stored %d, want 30", got)
-	}
-}
-
-func TestResetCheckpointMovesBackwardsAndASequenceOnlyCheckpointHasNoOffset(t *testing.T) {
-	s := newStore(t, newContainer(t), blob.Options{})
-	ctx := context.Background()
-	if err := s.SetCheckpoint(ctx, cp("0", 50, "5000"), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ResetCheckpoint(ctx, cp("0", -1, "")); err != nil {
-		t.Fatal(err)
-	}
-	cps, err := s.ListCheckpoints(ctx, "MyNs.ServiceBus.Windows.Net", "Insights-Logs-SignInLogs", "$Default", nil)
-	if err != nil || len(cps) != 1 {
-		t.Fatal(cps, err)
-	}
-	if *cps[0].SequenceNumber != -1 || cps[0].Offset != nil {
-		t.Fatalf("after reset: sequence %d offset %v, want -1 and no offset", *cps[0].SequenceNumber, cps[0].Offset)
-	}
-	// A later normal write moves forward from the reset position.
-	if err := s.SetCheckpoint(ctx, cp("0", 3, "300"), nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := storedSeq(t, s, "0"); got != 3 {
-		t.Fatalf("stored %d, want 3", got)
 	}
 }
