@@ -712,3 +712,9 @@ func (c *compiler) finish() {
 		p.cols = []int{}
 	}
 }
+
+// CatalogFunc adapts a lookup function such as table.Lookup to a Catalog.
+type CatalogFunc func(name string) (*table.Table, bool)
+
+// Table looks the name up.
+func (f CatalogFunc) Table(name string) (*table.Table, bool) { return f(name) }

@@ -334,6 +334,9 @@ func strMatch(kind, h, needle string, cs bool) bool {
 }
 
 func (c *compiler) strOp(x *Binary, kind string, neg, cs bool) *cexpr {
+	if _, ok := x.L.(*Star); ok {
+		return c.starStrOp(x, kind, neg, cs)
+	}
 	l, r := c.expr(x.L), c.expr(x.R)
 	lf, rf := l.fn, r.fn
 	if r.konst {
@@ -440,6 +443,8 @@ func eqCompatible(a, b table.Type, fold bool) bool {
 		return true
 	case isStrT(a) && isNumT(b), isNumT(a) && isStrT(b):
 		return true // Kusto's == takes any scalar on the right
+	case a == table.TypeBool && isNumT(b), isNumT(a) && b == table.TypeBool:
+		return true // bool compares with 0 and 1
 	}
 	return a == b
 }
@@ -857,6 +862,10 @@ func eq3(a, b table.Value, fold bool) int8 {
 		r = ok && numEq(n, a)
 	case a.K == table.KindBool && b.K == table.KindBool:
 		r = a.I == b.I
+	case a.K == table.KindBool && isNumKind(b.K):
+		r = numEq(numVal{isInt: true, i: a.I}, b)
+	case isNumKind(a.K) && b.K == table.KindBool:
+		r = numEq(numVal{isInt: true, i: b.I}, a)
 	case a.K == table.KindBool && b.K == table.KindString:
 		r = strings.EqualFold(b.S, boolText(a))
 	case a.K == table.KindString && b.K == table.KindBool:
@@ -1167,3 +1176,28 @@ func compactDynamic(v table.Value) table.Value {
 }
 
 var _ = fmt.Sprintf
+
+// starStrOp compiles `* has "x"` and the like: true when any column of the
+// current schema matches.
+func (c *compiler) starStrOp(x *Binary, kind string, neg, cs bool) *cexpr {
+	r := c.expr(x.R)
+	if !r.konst {
+		c.fail(x.R.Position(), "%s over * needs a constant string", x.Op)
+	}
+	needle := toStr(r.val)
+	if !cs {
+		needle = strings.ToLower(needle)
+	}
+	fns := make([]evalFn, len(c.schema))
+	for i, ref := range c.schema {
+		fns[i] = c.expr(&Ident{Pos: x.Pos, Name: ref.name}).fn
+	}
+	return &cexpr{typ: table.TypeBool, fn: func(f *frame) table.Value {
+		for _, g := range fns {
+			if strMatch(kind, toStr(g(f)), needle, cs) {
+				return boolVal(!neg)
+			}
+		}
+		return boolVal(neg)
+	}}
+}

@@ -605,6 +605,50 @@ func init() {
 		"floor": {2, 2, false, func(c *compiler, x *Call, args []*cexpr) *cexpr {
 			return simple(args[0].typ, func(a []table.Value) table.Value { return binVal(a[0], a[1]) })(c, x, args)
 		}},
+		"datetime_part": {2, 2, false, func(c *compiler, x *Call, args []*cexpr) *cexpr {
+			if !args[0].konst || args[0].val.K != table.KindString {
+				c.fail(args[0].pos, "datetime_part needs a constant part name such as \"hour\"")
+			}
+			part := strings.ToLower(args[0].val.S)
+			get, ok := dateParts[part]
+			if !ok {
+				c.fail(args[0].pos, "datetime_part: unknown part %q", args[0].val.S)
+			}
+			a := args[1].fn
+			return &cexpr{typ: table.TypeLong, fn: func(f *frame) table.Value {
+				v := toDateTimeVal(a(f))
+				if v.K == table.KindNull {
+					return v
+				}
+				return table.Long(get(time.Unix(0, v.I).UTC()))
+			}}
+		}},
+		"format_timespan": {2, 2, false, func(c *compiler, x *Call, args []*cexpr) *cexpr {
+			if !args[1].konst || args[1].val.K != table.KindString {
+				c.fail(args[1].pos, "format_timespan needs a constant format")
+			}
+			format, a := args[1].val.S, args[0].fn
+			return &cexpr{typ: table.TypeString, fn: func(f *frame) table.Value {
+				v := toTimeSpanVal(a(f))
+				if v.K == table.KindNull {
+					return vEmpty
+				}
+				return table.Str(formatParts(format, timespanParts(v.I)))
+			}}
+		}},
+		"format_datetime": {2, 2, false, func(c *compiler, x *Call, args []*cexpr) *cexpr {
+			if !args[1].konst || args[1].val.K != table.KindString {
+				c.fail(args[1].pos, "format_datetime needs a constant format")
+			}
+			format, a := args[1].val.S, args[0].fn
+			return &cexpr{typ: table.TypeString, fn: func(f *frame) table.Value {
+				v := toDateTimeVal(a(f))
+				if v.K == table.KindNull {
+					return vEmpty
+				}
+				return table.Str(formatParts(format, dateTimeParts(v.I)))
+			}}
+		}},
 		"abs": {1, 1, false, func(c *compiler, x *Call, args []*cexpr) *cexpr {
 			return simple(args[0].typ, func(a []table.Value) table.Value {
 				v := dynScalar(a[0])
@@ -756,4 +800,136 @@ var unsupportedFuncs = map[string]string{
 	"row_number":               "needs row order",
 	"prev":                     "needs row order",
 	"next":                     "needs row order",
+}
+
+var dateParts = map[string]func(time.Time) int64{
+	"year":    func(t time.Time) int64 { return int64(t.Year()) },
+	"quarter": func(t time.Time) int64 { return int64(t.Month()-1)/3 + 1 },
+	"month":   func(t time.Time) int64 { return int64(t.Month()) },
+	"week_of_year": func(t time.Time) int64 {
+		_, w := t.ISOWeek()
+		return int64(w)
+	},
+	"day":         func(t time.Time) int64 { return int64(t.Day()) },
+	"dayofyear":   func(t time.Time) int64 { return int64(t.YearDay()) },
+	"hour":        func(t time.Time) int64 { return int64(t.Hour()) },
+	"minute":      func(t time.Time) int64 { return int64(t.Minute()) },
+	"second":      func(t time.Time) int64 { return int64(t.Second()) },
+	"millisecond": func(t time.Time) int64 { return int64(t.Nanosecond() / 1e6) },
+	"microsecond": func(t time.Time) int64 { return int64(t.Nanosecond() / 1e3) },
+	"nanosecond":  func(t time.Time) int64 { return int64(t.Nanosecond()) },
+}
+
+// fmtParts are the fields a format string can print.
+type fmtParts struct {
+	year, month, day, hour, minute, second, days int64
+	frac                                         int64 // 100 ns ticks within the second
+	neg                                          bool
+}
+
+func timespanParts(ns int64) fmtParts {
+	p := fmtParts{}
+	if ns < 0 {
+		p.neg = true
+		ns = -ns
+	}
+	ticks := ns / 100
+	p.days = ticks / 864000000000
+	ticks %= 864000000000
+	p.hour = ticks / 36000000000
+	ticks %= 36000000000
+	p.minute = ticks / 600000000
+	ticks %= 600000000
+	p.second = ticks / 10000000
+	p.frac = ticks % 10000000
+	return p
+}
+
+func dateTimeParts(ns int64) fmtParts {
+	t := time.Unix(0, ns).UTC()
+	return fmtParts{year: int64(t.Year()), month: int64(t.Month()), day: int64(t.Day()), hour: int64(t.Hour()),
+		minute: int64(t.Minute()), second: int64(t.Second()), frac: int64(t.Nanosecond() / 100)}
+}
+
+// formatParts prints Kusto's .NET-style format specifiers (d, dd, h, hh,
+// H, HH, m, mm, s, ss, f..fffffff, F.., y, yy, yyyy, M, MM, tt); other
+// characters and quoted text are copied.
+func formatParts(format string, p fmtParts) string {
+	var b strings.Builder
+	pad := func(n int64, w int) {
+		s := strconv.FormatInt(n, 10)
+		for i := len(s); i < w; i++ {
+			b.WriteByte('0')
+		}
+		b.WriteString(s)
+	}
+	for i := 0; i < len(format); {
+		ch := format[i]
+		j := i
+		for j < len(format) && format[j] == ch {
+			j++
+		}
+		n := j - i
+		switch ch {
+		case 'd':
+			if p.year == 0 {
+				pad(p.days, n)
+			} else {
+				pad(p.day, n)
+			}
+		case 'h':
+			h := p.hour
+			if p.year != 0 {
+				h = (h+11)%12 + 1
+			}
+			pad(h, n)
+		case 'H':
+			pad(p.hour, n)
+		case 'm':
+			pad(p.minute, n)
+		case 's':
+			pad(p.second, n)
+		case 'y':
+			if n <= 2 {
+				pad(p.year%100, n)
+			} else {
+				pad(p.year, n)
+			}
+		case 'M':
+			pad(p.month, n)
+		case 'f', 'F':
+			digits := strconv.FormatInt(p.frac+10000000, 10)[1:]
+			if n > 7 {
+				n = 7
+			}
+			d := digits[:n]
+			if ch == 'F' {
+				d = strings.TrimRight(d, "0")
+			}
+			b.WriteString(d)
+		case 't':
+			if p.hour < 12 {
+				b.WriteString("AM"[:min(n, 2)])
+			} else {
+				b.WriteString("PM"[:min(n, 2)])
+			}
+		case '\'', '"':
+			k := strings.IndexByte(format[i+1:], ch)
+			if k < 0 {
+				b.WriteString(format[i+1:])
+				return b.String()
+			}
+			b.WriteString(format[i+1 : i+1+k])
+			j = i + 2 + k
+		case '\\':
+			if i+1 < len(format) {
+				b.WriteByte(format[i+1])
+			}
+			j = i + 2
+		default:
+			b.WriteString(format[i:j])
+		}
+		i = j
+	}
+	return b.String()
 }

@@ -118,6 +118,13 @@ func TestPredicatesMeanWhatTheyMeanInKusto(t *testing.T) {
 		{"a dynamic array in literal", `Location in (dynamic(["NL", "BE"]))`, true},
 		{"in with a dynamic member on the left", `LocationDetails.countryOrRegion in ("NL", "BE")`, true},
 		{"a null literal compares as null", `Location == null`, false},
+		{"a bool column compares with 1", `IsInteractive == 1`, true},
+		{"* contains searches every column", `* contains "contoso.COM"`, true},
+		{"* has is false when no column has the term", `* has "fabrikam"`, false},
+		{"datetime_part takes a part name in any case", `datetime_part("Hour", TimeGenerated) == 11`, true},
+		{"format_timespan prints the day of week as a number", `toint(format_timespan(dayofweek(TimeGenerated), 'd')) == 5`, true},
+		{"format_timespan prints hours and minutes", `format_timespan(90m, 'hh:mm') == "01:30"`, true},
+		{"format_datetime prints a date", `format_datetime(TimeGenerated, 'yyyy-MM-dd HH:mm:ss.fff') == "2025-02-14 11:58:03.123"`, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
