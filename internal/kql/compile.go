@@ -131,6 +131,9 @@ func (p *Program) checkRow(row *table.Row) error {
 	if row == nil || len(row.Vals) < len(p.tbl.Columns) {
 		return fmt.Errorf("kql: row has fewer values than table %s has columns: decode rows with the program's table", p.tbl.Name)
 	}
+	if row.Table != nil && row.Table != p.tbl && row.Table.Name != p.tbl.Name {
+		return fmt.Errorf("kql: the rule reads %s but the row is a %s row: give each program rows of Program.Table()", p.tbl.Name, row.Table.Name)
+	}
 	return nil
 }
 

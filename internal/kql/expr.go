@@ -386,6 +386,11 @@ func (c *compiler) checkKnown(l *cexpr, at Pos, op string, lits []table.Value, m
 func (c *compiler) equality(x *Binary) *cexpr {
 	l, r := c.expr(x.L), c.expr(x.R)
 	op := x.Op
+	if l.konst && !r.konst {
+		// Equality is symmetric: keep the constant on the right so the
+		// fast paths and the Known check apply to "x" == Column too.
+		l, r = r, l
+	}
 	fold3 := op == "=~" || op == "!~"
 	neg := op == "!=" || op == "!~"
 	if !eqCompatible(l.typ, r.typ, fold3) {
