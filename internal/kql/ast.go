@@ -92,7 +92,7 @@ type Call struct {
 	Pos  Pos
 	Name string
 	Args []Expr
-	// NameArgs holds named arguments (name = expr) when present.
+	// Star is true for a call with a * argument, such as count(*).
 	Star bool
 }
 

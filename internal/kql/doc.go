@@ -1,0 +1,35 @@
+// Package kql is streamhunt's rule engine: a hand-written lexer and
+// recursive-descent parser for KQL (following Microsoft's grammar,
+// Kql.g4) and a compiler that turns a query into a per-record program over
+// one table's typed columns (internal/table).
+//
+// Use:
+//
+//	q, err := kql.Parse(text)                      // syntax errors are *kql.Error with line:column
+//	p, err := kql.Compile(q, kql.CatalogFunc(table.Lookup), kql.Options{Now: clock})
+//	cols := p.Columns()                            // decode only these before Match
+//	ok, err := p.Match(row)                        // hot path: no allocation in the common case
+//	outs, err := p.Run(fullRow)                    // on a match: output rows, columns in query order
+//
+// A Program is a pipeline of stages (where predicates and computed
+// columns). Expressions compile to closures over column ordinals;
+// constants are folded, case-insensitive operands lower-cased and regular
+// expressions compiled once. Dynamic values hold compact JSON text, and
+// member and index access scan that text without allocating.
+//
+// Parse recognises the whole operator vocabulary of the public sign-in
+// queries (summarize, join, union, mv-expand, let functions, ...); Compile
+// accepts the per-record subset (where, extend, project, project-away,
+// project-keep, project-reorder, project-rename; take, limit, sort, order,
+// render, as and serialize are ignored with a warning) and refuses the rest
+// with "unsupported in per-record rules: <operator> (<why>)".
+//
+// Kusto's meaning is kept: == is case-sensitive and =~ is not; has matches
+// whole terms; strings are never null; comparisons with null are false in
+// where; a string compared with a number by ==, != or in is compared
+// numerically when it holds a number and is unequal otherwise, while an
+// ordering comparison of a string and a number is a compile error; dynamic
+// values compare by their runtime JSON type. A column whose schema lists
+// Known values (EndpointCall) may only be compared with literals that one
+// of those values, or "", could satisfy.
+package kql
