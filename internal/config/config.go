@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/streamhunt/streamhunt/internal/ops"
+	"github.com/streamhunt/streamhunt/sink/deadletter"
+	"github.com/streamhunt/streamhunt/sink/fanout"
 )
 
 // Defaults applied to zero fields.
@@ -44,10 +47,11 @@ type Config struct {
 	Checkpoints Checkpoints `yaml:"checkpoints"`
 	Processing  Processing  `yaml:"processing"`
 	Rules       Rules       `yaml:"rules"`
-	// Sinks is the sinks section, handed as it is to the sink builder.
-	Sinks yaml.Node `yaml:"sinks"`
-	// DeadLetter is where undecodable bodies go: a directory or a blob container.
-	DeadLetter DeadLetter `yaml:"deadLetter"`
+	// Sinks are the `sinks:` and `allowlists:` sections (sink/fanout).
+	Sinks fanout.Config `yaml:",inline"`
+	// DeadLetter is where undecodable bodies and rejected findings go: a
+	// directory (dir), a file, or a blob container (blob).
+	DeadLetter deadletter.Config `yaml:"deadLetter"`
 	Ops        ops.Config `yaml:"ops"`
 }
 
@@ -126,15 +130,6 @@ type Rules struct {
 	Builtin *bool `yaml:"builtin"`
 	// Paths are rule files, directories or globs.
 	Paths []string `yaml:"paths"`
-}
-
-// DeadLetter is where poison bodies go.
-type DeadLetter struct {
-	Dir string `yaml:"dir"`
-	// Blob container on the checkpoint account (or its own account).
-	Container        string `yaml:"container"`
-	ConnectionString string `yaml:"connectionString"`
-	AccountURL       string `yaml:"accountUrl"`
 }
 
 // ByteSize is a size in bytes written as 1048576, 512KiB, 256MiB or 1GiB
@@ -391,21 +386,30 @@ func (c *Config) Validate() error {
 		add("rules: builtin is false and no paths are given: there would be nothing to detect")
 	}
 
-	d := &c.DeadLetter
-	if d.Dir != "" && d.Container != "" {
-		add("deadLetter.dir, deadLetter.container: choose one")
+	if c.DeadLetter == (deadletter.Config{}) {
+		add("deadLetter: set dir or blob: where bodies that cannot be decoded, and findings a sink rejects for good, are kept")
 	}
-	if d.Container != "" && !validContainer(d.Container) {
-		add("deadLetter.container: %q is not a container name", d.Container)
-	}
-	if d.Container != "" && d.ConnectionString == "" && d.AccountURL == "" && !blobSet {
-		add("deadLetter.container: no storage account: set deadLetter.connectionString or accountUrl, or use a checkpoint storage account")
-	}
+	addPrefixed(&errs, "deadLetter.", c.DeadLetter.Validate())
+	addPrefixed(&errs, "", c.Sinks.Validate())
 
 	if err := c.Ops.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// addPrefixed appends each error joined in err with the key prefix.
+func addPrefixed(errs *[]error, prefix string, err error) {
+	if err == nil {
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			*errs = append(*errs, fmt.Errorf("%s%w", prefix, e))
+		}
+		return
+	}
+	*errs = append(*errs, fmt.Errorf("%s%w", prefix, err))
 }
 
 func defDur(d *time.Duration, def time.Duration) {
@@ -443,7 +447,23 @@ func (s Source) Prefetch(partitions int) (prefetch, batch int) {
 // keys inside them), for the logger to redact.
 func (c *Config) Secrets() []string {
 	var out []string
-	for _, cs := range []string{c.Source.ConnectionString, c.Checkpoints.ConnectionString, c.DeadLetter.ConnectionString} {
+	css := []string{c.Source.ConnectionString, c.Checkpoints.ConnectionString}
+	if c.DeadLetter.Blob != nil {
+		css = append(css, c.DeadLetter.Blob.ConnectionString)
+	}
+	for _, n := range c.Sinks.Sinks {
+		if n.Webhook != nil {
+			out = append(out, n.Webhook.Secret)
+			for _, v := range n.Webhook.Headers {
+				out = append(out, v) // Authorization and API-key headers
+			}
+		}
+		if n.Blob != nil {
+			css = append(css, n.Blob.ConnectionString)
+		}
+		out = append(out, n.Minimize.HashKey)
+	}
+	for _, cs := range css {
 		if cs == "" {
 			continue
 		}
@@ -455,6 +475,7 @@ func (c *Config) Secrets() []string {
 			}
 		}
 	}
+	out = slices.DeleteFunc(out, func(s string) bool { return s == "" })
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
 }

@@ -32,9 +32,13 @@ func readFixture(t *testing.T, name string) []byte {
 func TestTheExampleConfigurationLoadsWithSecretsFromTheEnvironment(t *testing.T) {
 	c, err := config.Parse(readFixture(t, "run.yaml"), env(map[string]string{
 		"EVENTHUB_CONNECTION_STRING": ehConn, "STORAGE_CONNECTION_STRING": storageConn,
+		"WEBHOOK_SECRET": "webhook-signing-secret", "SOAR_TOKEN": "soar-token",
 	}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(c.Sinks.Sinks) != 2 || c.Sinks.Sinks[0].Webhook == nil || c.DeadLetter.Blob == nil {
+		t.Errorf("sinks %+v, dead letters %+v: the webhook and file sinks and the blob dead letters were not read", c.Sinks, c.DeadLetter)
 	}
 	if c.Source.ConnectionString != ehConn || c.Checkpoints.ConnectionString != storageConn {
 		t.Fatalf("connection strings not expanded: %q %q", c.Source.ConnectionString, c.Checkpoints.ConnectionString)
@@ -49,7 +53,7 @@ func TestTheExampleConfigurationLoadsWithSecretsFromTheEnvironment(t *testing.T)
 		t.Errorf("source %+v", c.Source)
 	}
 	secrets := strings.Join(c.Secrets(), "\n")
-	for _, s := range []string{"c2VjcmV0a2V5MTIzNDU2Nzg5MA==", "YWNjb3VudGtleQ==", ehConn} {
+	for _, s := range []string{"c2VjcmV0a2V5MTIzNDU2Nzg5MA==", "YWNjb3VudGtleQ==", ehConn, "webhook-signing-secret", "Bearer soar-token"} {
 		if !strings.Contains(secrets, s) {
 			t.Errorf("Secrets() misses %q, so the logger would not redact it", s)
 		}
@@ -64,8 +68,8 @@ func TestEveryErrorIsReportedAtOnceNamingItsKey(t *testing.T) {
 	msg := err.Error()
 	for _, key := range []string{
 		"source.connectionString:", "source.hubs:", "source.startPosition:", "source.loadBalancing:",
-		"source.ownershipExpiry:", "checkpoints.dir:", "checkpoints.every:", "deadLetter.dir, deadLetter.container:",
-		"deadLetter.container: \"Bad_Name\"",
+		"source.ownershipExpiry:", "checkpoints.dir:", "checkpoints.every:", "deadLetter.file, dir, blob:",
+		"sinks.soc.webhook.", "deadLetter.",
 	} {
 		if !strings.Contains(msg, key) {
 			t.Errorf("error does not name %s:\n%s", key, msg)
@@ -77,7 +81,7 @@ func TestEveryErrorIsReportedAtOnceNamingItsKey(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	base := "checkpoints:\n  dir: /tmp/cp\n"
+	base := "checkpoints:\n  dir: /tmp/cp\nsinks:\n  - name: out\n    stdout: {}\ndeadLetter:\n  dir: /tmp/dl\n"
 	tests := []struct {
 		name    string
 		yaml    string
@@ -207,7 +211,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestTheDefaultMemoryBudgetHolds32PartitionsOf1MiBBodies(t *testing.T) {
-	c, err := config.Parse([]byte("source:\n  namespace: n\n  hubs: [h]\ncheckpoints:\n  dir: /tmp/x\n"), env(nil))
+	c, err := config.Parse([]byte("source:\n  namespace: n\n  hubs: [h]\ncheckpoints:\n  dir: /tmp/x\nsinks:\n  - name: out\n    stdout: {}\ndeadLetter:\n  dir: /tmp/dl\n"), env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
