@@ -52,7 +52,7 @@ type Config struct {
 	// DeadLetter is where undecodable bodies and rejected findings go: a
 	// directory (dir), a file, or a blob container (blob).
 	DeadLetter deadletter.Config `yaml:"deadLetter"`
-	Ops        ops.Config `yaml:"ops"`
+	Ops        ops.Config        `yaml:"ops"`
 }
 
 // Source says which event hubs to read and how.
