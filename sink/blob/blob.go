@@ -140,7 +140,8 @@ func (s *Sink) Close(context.Context) error { return nil }
 // PREFIX/yyyy/mm/dd/hh/HUB-PARTITION-FIRST-LAST.jsonl for Event Hubs, or
 // PREFIX/yyyy/mm/dd/hh/FILE-HASH-FIRSTLINE-LASTLINE.jsonl for a replayed
 // file (HASH tells apart files of the same name in different
-// directories). The hour is the first finding's enqueued time (its event
+// directories). A batch without a range is named batch-<hash of its
+// findingIds>. The hour is the first finding's enqueued time (its event
 // time for files), so a redelivery lands on the same name.
 func BlobName(prefix string, b sink.Batch) string {
 	var t time.Time
@@ -152,11 +153,21 @@ func BlobName(prefix string, b sink.Batch) string {
 	}
 	r := b.Range
 	var base string
-	if r.EventHub != "" || r.Partition != "" {
+	switch {
+	case r.EventHub != "" || r.Partition != "":
 		base = fmt.Sprintf("%s-%s-%d-%d", clean(r.EventHub), clean(r.Partition), r.FirstSequence, r.LastSequence)
-	} else {
+	case r.File != "" && (r.FirstLine != 0 || r.LastLine != 0):
 		h := sha256.Sum256([]byte(r.File))
 		base = fmt.Sprintf("%s-%s-%d-%d", clean(filepath.Base(r.File)), hex.EncodeToString(h[:4]), r.FirstLine, r.LastLine)
+	default:
+		// No boundaries to name it by: name it by its findings, which is
+		// still the same on redelivery and never collides with another batch.
+		h := sha256.New()
+		for i := range b.Findings {
+			h.Write([]byte(b.Findings[i].FindingID))
+			h.Write([]byte{'\n'})
+		}
+		base = "batch-" + hex.EncodeToString(h.Sum(nil)[:16])
 	}
 	return path.Join(prefix, t.UTC().Format("2006/01/02/15"), base+".jsonl")
 }

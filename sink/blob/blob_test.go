@@ -165,6 +165,11 @@ func TestBlobNames(t *testing.T) {
 			}
 		})
 	}
+	noRange1 := BlobName("p", sink.Batch{Findings: []pipeline.Finding{sinktest.Finding(1)}})
+	noRange2 := BlobName("p", sink.Batch{Findings: []pipeline.Finding{sinktest.Finding(2)}})
+	if noRange1 == noRange2 || noRange1 != BlobName("p", sink.Batch{Findings: []pipeline.Finding{sinktest.Finding(1)}}) {
+		t.Fatalf("batches without a range: %s and %s; want names that differ between batches and repeat on redelivery", noRange1, noRange2)
+	}
 	a := BlobName("p", sink.Batch{Range: sink.Range{File: "/a/x.json", FirstLine: 1, LastLine: 2}, Findings: []pipeline.Finding{fileF}})
 	b := BlobName("p", sink.Batch{Range: sink.Range{File: "/b/x.json", FirstLine: 1, LastLine: 2}, Findings: []pipeline.Finding{fileF}})
 	if a == b || !strings.HasSuffix(a, "-1-2.jsonl") {

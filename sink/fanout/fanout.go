@@ -96,6 +96,13 @@ func Build(cfg Config, dlw sink.DeadLetterWriter, logger *zap.Logger) (*Fanout, 
 	if logger == nil {
 		logger = zap.NewNop()
 	}
+	if dlw == nil {
+		for _, n := range cfg.Sinks {
+			if n.Webhook != nil || n.Blob != nil || n.LogAnalytics != nil {
+				return nil, fmt.Errorf("sinks.%s: needs a dead letter for findings it rejects for good; configure one (deadletter.Build)", n.Name)
+			}
+		}
+	}
 	var targets []Target
 	closeAll := func() {
 		for _, t := range targets {

@@ -22,6 +22,7 @@ import (
 	"github.com/streamhunt/streamhunt/sink/deadletter"
 	"github.com/streamhunt/streamhunt/sink/retry"
 	"github.com/streamhunt/streamhunt/sink/sinktest"
+	"github.com/streamhunt/streamhunt/sink/webhook"
 )
 
 var fast = retry.Policy{InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
@@ -378,3 +379,10 @@ type discard struct{}
 func (discard) Name() string                            { return "discard" }
 func (discard) Write(context.Context, sink.Batch) error { return nil }
 func (discard) Close(context.Context) error             { return nil }
+
+func TestBuildRefusesSinksThatCanRejectWithoutADeadLetter(t *testing.T) {
+	cfg := Config{Sinks: []Named{{Name: "soc", Webhook: &webhook.Config{URL: "https://soc.example/hook"}}}}
+	if _, err := Build(cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "sinks.soc: needs a dead letter") {
+		t.Fatalf("Build() = %v, want an error asking for a dead letter", err)
+	}
+}
