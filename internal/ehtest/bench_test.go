@@ -14,7 +14,7 @@ import (
 // events the server holds: one PartitionClient, one partition, events of the
 // given size published beforehand. MB/s is the event body rate.
 func BenchmarkSDKConsumer(b *testing.B) {
-	for _, size := range []int{4 << 10, 1 << 20 - 4096} {
+	for _, size := range []int{4 << 10, 1<<20 - 4096} {
 		for _, prefetch := range []int32{300, 2000} {
 			if size > 1<<16 && prefetch > 300 {
 				continue
