@@ -188,7 +188,7 @@ func (ri *recIndex) reset(s int) {
 	} else {
 		clear(ri.props)
 	}
-	ri.inner.b, ri.inner.s, ri.inner.have = ri.inner.b[:0], "", false
+	ri.inner.b = ri.inner.b[:0]
 	ri.reason, ri.err = "", ""
 }
 
@@ -204,6 +204,12 @@ type state struct {
 	rows     []*table.Row
 	rec      rec
 	kbuf     [64]byte
+	intern   interner
+	record   Record
+	scratch  []byte
+	// fullRec is DecodeFull's (which may run inside a Decode callback, on
+	// another state).
+	fullRec recIndex
 }
 
 // Decode splits a body into records and calls fn for each record that maps to
@@ -211,9 +217,9 @@ type state struct {
 // set; the others Null). A record yields one row per needed table it feeds:
 // a SignInLogs record feeds SigninLogs and the Defender views.
 //
-// The row and its Vals are reused between calls of fn: fn must not keep
-// them. Strings in the row's values share memory with the body (they stay
-// valid, but keeping one keeps the body): use DecodeFull for values to keep.
+// The Record, the row and its Vals are reused between calls of fn: fn must
+// not keep them (copy the values it needs; the strings in them are their own memory,
+// never the body's, so a kept value never pins a body).
 //
 // Records of categories no table maps are counted in SkippedCategories.
 // The body, or a record, that cannot be decoded becomes a dead letter in the
@@ -256,7 +262,7 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 		return res, nil
 	}
 
-	st.body = buf{b: b}
+	st.body = buf{b: b, in: &st.intern}
 	r := &st.rec
 	var perLA [8]int // by position in table.Tables()
 	for idx := range st.recs {
@@ -286,8 +292,9 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 		if len(plans) == 0 {
 			continue
 		}
-		record := Record{Raw: raw, Index: idx, enqueued: src.EnqueuedTime}
-		r.fillRecord(&record)
+		record := &st.record
+		*record = Record{Raw: raw, Index: idx, enqueued: src.EnqueuedTime}
+		r.fillRecord(record)
 		for _, p := range plans {
 			row := st.row(p)
 			r.t = p.t
@@ -299,7 +306,7 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 				res.PerTable = make(map[string]int, 4)
 			}
 			res.PerTable[p.t.Name]++
-			if err := fn(&record, row); err != nil {
+			if err := fn(record, row); err != nil {
 				d.count(&res, perLA[:])
 				return res, fmt.Errorf("record %d (%s): %w", idx, p.t.Name, err)
 			}
@@ -310,28 +317,30 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 }
 
 // DecodeFull decodes every column of the record as a row of t. It is meant
-// for records a rule matched: the row and its strings are its own memory.
+// for records a rule matched; the row is new and the caller's to keep.
 func (d *Decoder) DecodeFull(record *Record, t *table.Table) (*table.Row, error) {
 	p, ok := d.full[t]
 	if !ok {
 		return nil, fmt.Errorf("decode record %d: table %s is not one the decoder knows", record.Index, t.Name)
 	}
-	b := append([]byte(nil), record.Raw...)
-	var st state
+	b := record.Raw
+	st := d.pool.Get().(*state)
+	defer d.pool.Put(st)
 	st.s.reset(b, d.opts.MaxDepth)
-	st.recs = st.recs[:0]
-	ri := st.addRec(0)
+	ri := &st.fullRec
+	ri.reset(0)
 	end := st.indexRecord(0, 1, ri, false)
 	if end < 0 {
-		return nil, fmt.Errorf("decode record %d: %w", record.Index, &st.s.err)
+		e := st.s.err
+		return nil, fmt.Errorf("decode record %d: %w", record.Index, &e)
 	}
 	ri.e = end
 	st.decodeProperties(b, ri, d.opts.MaxDepth)
 	if ri.reason != "" {
 		return nil, fmt.Errorf("decode record %d: %s", record.Index, ri.err)
 	}
-	st.body = buf{b: b}
-	r := &rec{st: &st, ri: ri, body: &st.body, enqueued: record.enqueued, t: t}
+	body := buf{b: b, in: &st.intern}
+	r := &rec{st: st, ri: ri, body: &body, enqueued: record.enqueued, t: t}
 	la, ok := table.TableForCategory(r.top(fCategory).textOrEmpty())
 	if !ok {
 		return nil, fmt.Errorf("decode record %d: category %q maps to no table", record.Index, r.top(fCategory).textOrEmpty())
@@ -363,7 +372,7 @@ func (st *state) row(p *plan) *table.Row {
 }
 
 func tableIndex(t *table.Table) int {
-	for i, x := range table.Tables()[:5] {
+	for i, x := range laTables {
 		if x == t {
 			return i
 		}
@@ -559,7 +568,7 @@ func (st *state) indexRecord(i, depth int, ri *recIndex, top bool) int {
 				if esc {
 					k = unescapeKey(st.kbuf[:0], k)
 				}
-				if pid, ok := propIDs[string(k)]; ok && pend >= 0 {
+				if pid := lookupProp(k); pid >= 0 && pend >= 0 {
 					ri.props[pid] = span{int32(pv), int32(pend)}
 				}
 				return pend
@@ -592,6 +601,7 @@ func (st *state) decodeProperties(b []byte, ri *recIndex, maxDepth int) {
 		return
 	}
 	ri.inner.b = appendUnescaped(ri.inner.b[:0], b[sp.s+1:sp.e-1])
+	ri.inner.in = &st.intern
 	in := ri.inner.b
 	s := &st.s2
 	s.reset(in, maxDepth)
@@ -605,7 +615,7 @@ func (st *state) decodeProperties(b []byte, ri *recIndex, maxDepth int) {
 		if esc {
 			k = unescapeKey(st.kbuf[:0], k)
 		}
-		if pid, ok := propIDs[string(k)]; ok && pend >= 0 {
+		if pid := lookupProp(k); pid >= 0 && pend >= 0 {
 			ri.props[pid] = span{int32(pv), int32(pend)}
 		}
 		return pend
@@ -769,19 +779,39 @@ func (st *state) resync(b []byte, from, maxDepth int, budget *int) (int, int) {
 
 // ---- values ----
 
-// buf is a buffer of JSON text and, made on first need, its string, from
-// which string values are sliced without copying.
+// buf is a buffer of JSON text and the interner its string values go
+// through.
 type buf struct {
-	b    []byte
-	s    string
-	have bool
+	b  []byte
+	in *interner
 }
 
-func (bf *buf) str() string {
-	if !bf.have {
-		bf.s, bf.have = string(bf.b), true
+// interner turns short byte strings into strings without allocating again
+// for values that repeat (protocols, app names, tenant ids, "0"). It belongs
+// to one state, so to one goroutine at a time, and is bounded.
+type interner struct{ m map[string]string }
+
+const (
+	internMaxLen     = 64
+	internMaxEntries = 4096
+)
+
+func (in *interner) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
 	}
-	return bf.s
+	if len(b) > internMaxLen || in == nil {
+		return string(b)
+	}
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	if in.m == nil || len(in.m) >= internMaxEntries {
+		in.m = make(map[string]string, 256)
+	}
+	s := string(b)
+	in.m[s] = s
+	return s
 }
 
 // val is one JSON value of a record (the zero val is absent).
@@ -825,7 +855,7 @@ func (v val) text() string {
 	if raw[0] == '"' {
 		in := raw[1 : len(raw)-1]
 		if bytes.IndexByte(in, '\\') < 0 {
-			return v.bf.str()[v.sp.s+1 : v.sp.e-1]
+			return v.bf.in.str(in)
 		}
 		return string(appendUnescaped(nil, in))
 	}
@@ -844,7 +874,7 @@ func (v val) textOrEmpty() string {
 func (v val) json() string {
 	raw := v.raw()
 	if isCompact(raw) {
-		return v.bf.str()[v.sp.s:v.sp.e]
+		return v.bf.in.str(raw)
 	}
 	return string(appendCompact(nil, raw))
 }
@@ -1044,32 +1074,22 @@ func (r *rec) fallback(reason string) {
 func (r *rec) timeGenerated() table.Value { r.times(); return r.tgen }
 func (r *rec) eventTime() table.Value     { r.times(); return r.tevent }
 
-// fillRecord sets the Record's identity fields from its own memory: one
-// small string holds properties.id, correlationId and tenantId.
+// fillRecord sets the Record's identity fields; they are the record's own
+// memory (tenant and correlation ids through the interner, as they repeat).
 func (r *rec) fillRecord(out *Record) {
 	cat := r.top(fCategory).textOrEmpty()
 	if t, ok := table.TableForCategory(cat); ok {
 		out.Category = canonicalCategory(cat, t)
 	}
-	id := r.prop(pID)
-	corr := r.top(fCorrelationID)
-	ten := r.top(fTenantID)
-	var sb [256]byte
-	b := sb[:0]
-	var idLen int
-	if id.isString() && id.text() != "" {
-		b = append(b, id.text()...)
-		idLen = len(b)
+	if id := r.prop(pID); id.isString() && id.sp.e-id.sp.s > 2 {
+		r.st.scratch = appendUnescaped(r.st.scratch[:0], id.raw()[1:id.sp.e-id.sp.s-1])
+		out.RecordID = string(r.st.scratch)
 	} else {
 		sum := sha256.Sum256(out.Raw)
-		b = hex.AppendEncode(b, sum[:])
-		idLen = len(b)
+		out.RecordID = hex.EncodeToString(sum[:])
 	}
-	b = append(b, corr.textOrEmpty()...)
-	corrEnd := len(b)
-	b = append(b, ten.textOrEmpty()...)
-	s := string(b)
-	out.RecordID, out.CorrelationID, out.TenantID = s[:idLen], s[idLen:corrEnd], s[corrEnd:]
+	out.CorrelationID = r.top(fCorrelationID).textOrEmpty()
+	out.TenantID = r.top(fTenantID).textOrEmpty()
 	r.times()
 	if r.tevent.K == table.KindDateTime {
 		out.EventTime = time.Unix(0, r.tevent.I).UTC()

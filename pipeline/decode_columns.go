@@ -115,6 +115,53 @@ var (
 	pTokenIssuerType        = propID("tokenIssuerType")
 )
 
+// propTable is an open-addressing hash of the registered property names,
+// cheaper on the hot path than a Go map (the hash reads four bytes).
+var propTable = func() (t [propTableSize]int16) {
+	for i := range t {
+		t[i] = -1
+	}
+	return t
+}()
+
+const propTableSize = 1024
+
+func propHash(k []byte) uint {
+	n := uint(len(k))
+	if n == 0 {
+		return 0
+	}
+	return (n*0x9E37 ^ uint(k[0])<<3 ^ uint(k[n-1])<<7 ^ uint(k[n/2])*0x45D9 ^ uint(k[n/3])<<11) % propTableSize
+}
+
+// buildPropTable fills propTable once every derivation is registered.
+func buildPropTable() {
+	for id, name := range propNames {
+		h := propHash([]byte(name))
+		for propTable[h] >= 0 {
+			h = (h + 1) % propTableSize
+		}
+		propTable[h] = int16(id)
+	}
+}
+
+// lookupProp returns the id of a registered property name, or -1.
+func lookupProp(k []byte) int {
+	h := propHash(k)
+	for {
+		id := propTable[h]
+		if id < 0 {
+			return -1
+		}
+		if propNames[id] == string(k) {
+			return int(id)
+		}
+		h = (h + 1) % propTableSize
+	}
+}
+
+func init() { buildPropTable() }
+
 // fromTop copies a top-level field, converted to the column's type.
 func fromTop(id int, name string) deriv {
 	return deriv{

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -161,6 +162,11 @@ func (s *scanner) str(i int) int {
 	b := s.b
 	i++
 	for {
+		// Eight bytes at a time while none is a quote, a backslash or a
+		// control character, then byte by byte.
+		for i+8 <= len(b) && !specialIn8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
 		for i < len(b) && strPlain[b[i]] {
 			i++
 		}
@@ -190,6 +196,16 @@ func (s *scanner) str(i int) int {
 			return s.fail(i, "raw control character "+quoteByte(c)+" inside a string")
 		}
 	}
+}
+
+// specialIn8 reports whether any of the eight bytes in x is '"', '\\' or
+// below 0x20 (it may also say so for a byte >= 0x80 next to one; the byte
+// loop that follows decides).
+func specialIn8(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (lo * '"')
+	bs := x ^ (lo * '\\')
+	return ((q-lo)&^q|(bs-lo)&^bs|(x-lo*0x20)&^x)&hi != 0
 }
 
 func isHex4(b []byte) bool {

@@ -605,3 +605,16 @@ func TestADeadRecordKeepsItsOwnBytes(t *testing.T) {
 		})
 	}
 }
+
+func TestEveryRegisteredPropertyIsFoundAndNoOtherKey(t *testing.T) {
+	for id, name := range propNames {
+		if got := lookupProp([]byte(name)); got != id {
+			t.Errorf("lookupProp(%q) = %d, want %d", name, got, id)
+		}
+	}
+	for _, k := range []string{"", "ID", "Id", "userid", "unknownKey", "SignInBondData", "userPrincipalNam"} {
+		if got := lookupProp([]byte(k)); got != -1 {
+			t.Errorf("lookupProp(%q) = %d, want -1", k, got)
+		}
+	}
+}
