@@ -322,13 +322,12 @@ func (c *conn) handle(ch uint16, p amqp.Performative) error {
 
 func (c *conn) onBegin(ch uint16, b *amqp.Begin) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.sessions[ch]; ok || b.RemoteChannel != nil {
+	_, inUse := c.sessions[ch]
+	if inUse || b.RemoteChannel != nil {
 		c.mu.Unlock()
-		err := c.closeWith(condIllegalState, fmt.Sprintf("begin on channel %d, which has a session", ch))
-		c.mu.Lock()
-		return err
+		return c.closeWith(condIllegalState, fmt.Sprintf("begin on channel %d, which has a session or names a remote channel", ch))
 	}
+	defer c.mu.Unlock()
 	s := &session{ch: ch, remoteIncomingWindow: b.IncomingWindow, nextIncomingID: b.NextOutgoingID, links: map[uint32]*link{}}
 	c.sessions[ch] = s
 	c.write(ch, &amqp.Begin{RemoteChannel: &ch, NextOutgoingID: 0, IncomingWindow: sessionWindow,
