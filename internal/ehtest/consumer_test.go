@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -434,5 +435,78 @@ func TestUnknownPartitionsAndConsumerGroupsFailWithoutRetrying(t *testing.T) {
 				t.Fatalf("receive: %v, want a fatal error from the service", err)
 			}
 		})
+	}
+}
+
+func TestRetentionKeepsTheNewestEventsPerPartition(t *testing.T) {
+	srv := newServer(t, ehtest.Options{RetainPerPartition: 5})
+	if err := srv.CreateHub("hub", 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if err := srv.Publish("hub", "0", fmt.Appendf(nil, "e%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := srv.PartitionState("hub", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.BeginSequenceNumber != 5 || st.LastSequenceNumber != 9 || st.Retained != 5 {
+		t.Errorf("state %+v, want sequence numbers 5..9 retained", st)
+	}
+	cons := newConsumer(t, srv, "hub", azeventhubs.DefaultConsumerGroup)
+	pp, err := cons.GetPartitionProperties(ctxFor(t, 10*time.Second), "0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pp.BeginningSequenceNumber != 5 {
+		t.Errorf("SDK sees beginning sequence number %d, want 5", pp.BeginningSequenceNumber)
+	}
+	// Earliest, and a sequence number that is gone, both start at the oldest kept.
+	for _, start := range []azeventhubs.StartPosition{{Earliest: to(true)}, {SequenceNumber: to(int64(1))}} {
+		pc, err := cons.NewPartitionClient("0", &azeventhubs.PartitionClientOptions{StartPosition: start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if evs := receiveN(t, pc, 1); string(evs[0].Body) != "e5" {
+			t.Errorf("start %+v read %q first, want e5", start, evs[0].Body)
+		}
+		pc.Close(context.Background())
+	}
+}
+
+func TestManualCreditDeliversExactlyWhatIsAskedFor(t *testing.T) {
+	srv := newServer(t, ehtest.Options{})
+	if err := srv.CreateHub("hub", 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if err := srv.Publish("hub", "0", fmt.Appendf(nil, "e%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cons := newConsumer(t, srv, "hub", azeventhubs.DefaultConsumerGroup)
+	pc, err := cons.NewPartitionClient("0", &azeventhubs.PartitionClientOptions{Prefetch: -1,
+		StartPosition: azeventhubs.StartPosition{Earliest: to(true)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close(context.Background())
+	for _, want := range []string{"e0 e1 e2", "e3 e4 e5 e6 e7 e8 e9"} {
+		n := len(strings.Fields(want))
+		evs := receiveN(t, pc, n)
+		var got []string
+		for _, ev := range evs {
+			got = append(got, string(ev.Body))
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("asked for %d, read %v, want %s", n, got, want)
+		}
+		// The server sent no more than the credit the client gave.
+		st, _ := srv.PartitionState("hub", "0")
+		if len(st.Receivers) != 1 || st.Receivers[0].Delivered != evs[len(evs)-1].SequenceNumber+1 {
+			t.Errorf("receivers %+v, want one that was sent exactly %d events", st.Receivers, evs[len(evs)-1].SequenceNumber+1)
+		}
 	}
 }

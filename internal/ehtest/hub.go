@@ -190,7 +190,7 @@ func (p *partition) state() PartitionState {
 	}
 	for cg, ls := range p.receivers {
 		for _, l := range ls {
-			st.Receivers = append(st.Receivers, Receiver{ConsumerGroup: cg, LinkName: l.name, Epoch: l.epoch})
+			st.Receivers = append(st.Receivers, Receiver{ConsumerGroup: cg, LinkName: l.name, Epoch: l.epoch, Delivered: l.sent.Load()})
 		}
 	}
 	slices.SortFunc(st.Receivers, func(a, b Receiver) int {

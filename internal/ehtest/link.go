@@ -3,6 +3,7 @@ package ehtest
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -52,6 +53,7 @@ type link struct {
 	group   string
 	epoch   *int64
 	nextSeq int64
+	sent    atomic.Int64 // events delivered, readable without conn.mu
 
 	// client-sender state
 	rcvDeliveryCount uint32
@@ -299,6 +301,7 @@ func (c *conn) deliver(l *link) {
 				c.writeDelivery(s, l, ev.head, ev.dataHeader(hdr[:0]), ev.body)
 				bytes += len(ev.head) + len(ev.body)
 				l.nextSeq = ev.seq + 1
+				l.sent.Add(1)
 				sent++
 			}
 			clear(evs)

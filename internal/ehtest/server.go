@@ -388,6 +388,7 @@ type Receiver struct {
 	ConsumerGroup string // lower case
 	LinkName      string
 	Epoch         *int64 // owner level; nil for a receiver without one
+	Delivered     int64  // events sent on the link so far
 }
 
 // PartitionState is a partition's state as the server holds it.
