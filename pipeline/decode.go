@@ -25,6 +25,9 @@ type DecodeOptions struct {
 	// MaxBodyBytes is the largest body decoded; a larger one is a dead letter
 	// "body-too-large". Default 16 MiB.
 	MaxBodyBytes int
+	// MaxRecords is the most records one body may hold; a body with more is a
+	// dead letter "too-many-records". Default 65536 (real bodies hold tens).
+	MaxRecords int
 	// MaxDepth is the deepest nesting of objects and arrays accepted; a body
 	// nested deeper is invalid JSON. Default 64 (sign-in records nest 5 deep).
 	MaxDepth int
@@ -34,14 +37,16 @@ type DecodeOptions struct {
 const (
 	DefaultMaxBodyBytes = 16 << 20
 	DefaultMaxDepth     = 64
+	DefaultMaxRecords   = 1 << 16
 )
 
 // Dead-letter and failure reasons the decoder produces.
 const (
-	ReasonBodyTooLarge = "body-too-large"
-	ReasonInvalidJSON  = "invalid-json"
-	ReasonBadRecord    = "bad-record"
-	ReasonNotRecords   = "not-records" // valid JSON, but a scalar instead of records
+	ReasonBodyTooLarge   = "body-too-large"
+	ReasonInvalidJSON    = "invalid-json"
+	ReasonBadRecord      = "bad-record"
+	ReasonNotRecords     = "not-records" // valid JSON, but a scalar instead of records
+	ReasonTooManyRecords = "too-many-records"
 )
 
 // Record is one sign-in record of a body, as Decode hands it to its callback.
@@ -116,6 +121,9 @@ func NewDecoder(need Need, opts DecodeOptions) *Decoder {
 	if opts.MaxDepth <= 0 {
 		opts.MaxDepth = DefaultMaxDepth
 	}
+	if opts.MaxRecords <= 0 {
+		opts.MaxRecords = DefaultMaxRecords
+	}
 	d := &Decoder{
 		opts:    opts,
 		byLA:    map[*table.Table][]*plan{},
@@ -169,27 +177,48 @@ func newPlan(t *table.Table, ords []int, slot int) *plan {
 	return p
 }
 
-// recIndex is where a record's fields are in the body: filled by one
-// validating pass, read by the column derivations.
+// recIndex is where a record is in the body and where its fields' entries
+// are in state.entries: filled by one validating pass. It is small, so that
+// the index of a body stays proportional to the body.
 type recIndex struct {
-	s, e   int // the record's bytes in the body
-	top    [nTop]span
-	props  []span // by propID; relative to the body, or to inner
-	inner  buf    // properties sent as a JSON string, unescaped
+	s, e   int32  // the record's bytes in the body
+	lo, hi int32  // its entries
 	reason string // set when the record cannot be decoded
 	err    string
 }
 
-func (ri *recIndex) reset(s int) {
-	ri.s, ri.e = s, s
-	ri.top = [nTop]span{}
-	if len(ri.props) != len(propNames) {
-		ri.props = make([]span, len(propNames))
+// entry is one known field of a record: a top-level field (id < nTop) or a
+// property (nTop + property id), and its value's span.
+type entry struct {
+	id int32
+	sp span
+}
+
+// view is the record being turned into rows: its entries scattered into
+// arrays indexed by field, one record at a time.
+type view struct {
+	top      [nTop]span
+	props    []span // by property id; relative to the body, or to inner
+	inner    buf    // properties sent as a JSON string, unescaped
+	useInner bool
+}
+
+// load fills v with the entries of ri.
+func (v *view) load(entries []entry, ri *recIndex) {
+	v.top = [nTop]span{}
+	if len(v.props) != len(propNames) {
+		v.props = make([]span, len(propNames))
 	} else {
-		clear(ri.props)
+		clear(v.props)
 	}
-	ri.inner.b = ri.inner.b[:0]
-	ri.reason, ri.err = "", ""
+	v.useInner = false
+	for _, e := range entries[ri.lo:ri.hi] {
+		if e.id < nTop {
+			v.top[e.id] = e.sp
+		} else {
+			v.props[e.id-nTop] = e.sp
+		}
+	}
 }
 
 // state is the scratch space of one Decode call.
@@ -197,8 +226,12 @@ type state struct {
 	s        scanner
 	s2       scanner
 	recs     []recIndex
+	entries  []entry
 	topRec   recIndex
 	envelope bool
+	tooMany  bool
+	maxRecs  int
+	view     view
 	repair   []byte
 	body     buf
 	rows     []*table.Row
@@ -207,9 +240,6 @@ type state struct {
 	intern   interner
 	record   Record
 	scratch  []byte
-	// fullRec is DecodeFull's (which may run inside a Decode callback, on
-	// another state).
-	fullRec recIndex
 }
 
 // Decode splits a body into records and calls fn for each record that maps to
@@ -242,6 +272,7 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 	defer d.pool.Put(st)
 
 	b := bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	st.maxRecs = d.opts.MaxRecords
 	serr := st.index(b, d.opts.MaxDepth)
 	if serr != nil && st.s.ctlInString {
 		var changed bool
@@ -257,8 +288,13 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 		d.deadBody(&res, src, body, ReasonNotRecords, "body: "+serr.Error())
 		return res, nil
 	}
-	if serr != nil && !st.salvage(b, d.opts.MaxDepth) {
+	if serr != nil && !st.tooMany && !st.salvage(b, d.opts.MaxDepth) {
 		d.deadBody(&res, src, body, ReasonInvalidJSON, "body: "+serr.Error())
+		return res, nil
+	}
+	if st.tooMany {
+		d.deadBody(&res, src, body, ReasonTooManyRecords,
+			fmt.Sprintf("body holds more than %d records (raise DecodeOptions.MaxRecords if such bodies are real)", d.opts.MaxRecords))
 		return res, nil
 	}
 
@@ -270,13 +306,14 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 		res.Records++
 		raw := b[ri.s:ri.e]
 		if ri.reason == "" {
-			st.decodeProperties(b, ri, d.opts.MaxDepth)
+			st.view.load(st.entries, ri)
+			ri.reason, ri.err = st.decodeProperties(b, &st.view, d.opts.MaxDepth)
 		}
 		if ri.reason != "" {
 			d.deadRecord(&res, src, idx, ri.reason, fmt.Sprintf("record %d: %s", idx, ri.err), raw)
 			continue
 		}
-		*r = rec{st: st, ri: ri, body: &st.body, enqueued: src.EnqueuedTime, count: true}
+		*r = rec{st: st, v: &st.view, body: &st.body, enqueued: src.EnqueuedTime, count: true}
 		cat := r.top(fCategory)
 		la, ok := table.TableForCategory(cat.textOrEmpty())
 		if !ok {
@@ -327,20 +364,20 @@ func (d *Decoder) DecodeFull(record *Record, t *table.Table) (*table.Row, error)
 	st := d.pool.Get().(*state)
 	defer d.pool.Put(st)
 	st.s.reset(b, d.opts.MaxDepth)
-	ri := &st.fullRec
-	ri.reset(0)
-	end := st.indexRecord(0, 1, ri, false)
+	st.entries = st.entries[:0]
+	var ri recIndex
+	end := st.indexRecord(0, 1, &ri, false)
 	if end < 0 {
 		e := st.s.err
 		return nil, fmt.Errorf("decode record %d: %w", record.Index, &e)
 	}
-	ri.e = end
-	st.decodeProperties(b, ri, d.opts.MaxDepth)
-	if ri.reason != "" {
-		return nil, fmt.Errorf("decode record %d: %s", record.Index, ri.err)
+	v := &st.view
+	v.load(st.entries, &ri)
+	if reason, msg := st.decodeProperties(b, v, d.opts.MaxDepth); reason != "" {
+		return nil, fmt.Errorf("decode record %d: %s", record.Index, msg)
 	}
 	body := buf{b: b, in: &st.intern}
-	r := &rec{st: st, ri: ri, body: &body, enqueued: record.enqueued, t: t}
+	r := &rec{st: st, v: v, body: &body, enqueued: record.enqueued, t: t}
 	la, ok := table.TableForCategory(r.top(fCategory).textOrEmpty())
 	if !ok {
 		return nil, fmt.Errorf("decode record %d: category %q maps to no table", record.Index, r.top(fCategory).textOrEmpty())
@@ -438,7 +475,8 @@ var errNotRecords = errors.New("want a record object, an array of records or {\"
 // index validates body b and indexes its records in one pass.
 func (st *state) index(b []byte, maxDepth int) error {
 	st.recs = st.recs[:0]
-	st.envelope = false
+	st.entries = st.entries[:0]
+	st.envelope, st.tooMany = false, false
 	s := &st.s
 	s.reset(b, maxDepth)
 	i := s.ws(0)
@@ -448,14 +486,11 @@ func (st *state) index(b []byte, maxDepth int) error {
 	var end int
 	switch b[i] {
 	case '{':
-		st.topRec.reset(i)
+		st.topRec = recIndex{s: int32(i)}
 		end = st.indexRecord(i, 1, &st.topRec, true)
 		if end >= 0 && !st.envelope {
-			st.topRec.e = end
+			st.topRec.e = int32(end)
 			st.recs = append(st.recs, st.topRec)
-			// keep topRec's props slice distinct from the copy's
-			st.topRec.props = nil
-			st.topRec.inner = buf{}
 		}
 	case '[':
 		end = st.indexArray(i, 1)
@@ -490,15 +525,19 @@ func kindName(c byte) string {
 	return "a number"
 }
 
+// addRec starts the index of the next record. Past the record limit it
+// notes the body as too big and reuses the last slot, so that memory stays
+// bounded while the scan finishes.
 func (st *state) addRec(s int) *recIndex {
-	if len(st.recs) < cap(st.recs) {
-		st.recs = st.recs[:len(st.recs)+1]
-	} else {
-		st.recs = append(st.recs, recIndex{})
+	if st.maxRecs > 0 && len(st.recs) >= st.maxRecs {
+		st.tooMany = true
+		st.entries = st.entries[:0]
+		ri := &st.recs[len(st.recs)-1]
+		*ri = recIndex{s: int32(s), e: int32(s)}
+		return ri
 	}
-	ri := &st.recs[len(st.recs)-1]
-	ri.reset(s)
-	return ri
+	st.recs = append(st.recs, recIndex{s: int32(s), e: int32(s)})
+	return &st.recs[len(st.recs)-1]
 }
 
 // indexArray indexes the array of records at i.
@@ -526,7 +565,7 @@ func (st *state) indexArray(i, depth int) int {
 		if end < 0 {
 			return end
 		}
-		ri.e = end
+		ri.e = int32(end)
 		i = s.ws(end)
 		if i >= len(b) {
 			return s.fail(i, "unterminated array of records")
@@ -547,6 +586,8 @@ func (st *state) indexArray(i, depth int) int {
 func (st *state) indexRecord(i, depth int, ri *recIndex, top bool) int {
 	s := &st.s
 	b := s.b
+	ri.lo = int32(len(st.entries))
+	defer func() { ri.hi = int32(len(st.entries)) }()
 	return s.objectFields(i, depth, func(k []byte, esc bool, v int) int {
 		if esc {
 			k = unescapeKey(st.kbuf[:0], k)
@@ -562,14 +603,13 @@ func (st *state) indexRecord(i, depth int, ri *recIndex, top bool) int {
 		}
 		var end int
 		if id == fProperties && v < len(b) && b[v] == '{' {
-			clear(ri.props)
 			end = s.objectFields(v, depth+1, func(k []byte, esc bool, pv int) int {
 				pend := s.value(pv, depth+1)
 				if esc {
 					k = unescapeKey(st.kbuf[:0], k)
 				}
 				if pid := lookupProp(k); pid >= 0 && pend >= 0 {
-					ri.props[pid] = span{int32(pv), int32(pend)}
+					st.entries = append(st.entries, entry{int32(nTop + pid), span{int32(pv), int32(pend)}})
 				}
 				return pend
 			})
@@ -577,7 +617,7 @@ func (st *state) indexRecord(i, depth int, ri *recIndex, top bool) int {
 			end = s.value(v, depth)
 		}
 		if end >= 0 {
-			ri.top[id] = span{int32(v), int32(end)}
+			st.entries = append(st.entries, entry{int32(id), span{int32(v), int32(end)}})
 		}
 		return end
 	})
@@ -586,29 +626,28 @@ func (st *state) indexRecord(i, depth int, ri *recIndex, top bool) int {
 // decodeProperties checks the record's properties: an object is indexed
 // already; a JSON string holding an object (2018 preview and Log Analytics
 // export shapes) is unescaped and indexed; anything else but null makes the
-// record undecodable.
-func (st *state) decodeProperties(b []byte, ri *recIndex, maxDepth int) {
-	sp := ri.top[fProperties]
+// record undecodable, and it returns the reason and message.
+func (st *state) decodeProperties(b []byte, v *view, maxDepth int) (reason, msg string) {
+	sp := v.top[fProperties]
 	if !sp.ok() {
-		return
+		return "", ""
 	}
 	switch b[sp.s] {
 	case '{', 'n':
-		return
+		return "", ""
 	case '"':
 	default:
-		ri.reason, ri.err = ReasonBadRecord, "properties: want an object, got "+kindName(b[sp.s])
-		return
+		return ReasonBadRecord, "properties: want an object, got " + kindName(b[sp.s])
 	}
-	ri.inner.b = appendUnescaped(ri.inner.b[:0], b[sp.s+1:sp.e-1])
-	ri.inner.in = &st.intern
-	in := ri.inner.b
+	v.inner.b = appendUnescaped(v.inner.b[:0], b[sp.s+1:sp.e-1])
+	v.inner.in = &st.intern
+	v.useInner = true
+	in := v.inner.b
 	s := &st.s2
 	s.reset(in, maxDepth)
 	i := s.ws(0)
 	if i >= len(in) || in[i] != '{' {
-		ri.reason, ri.err = ReasonBadRecord, "properties: a string that does not hold a JSON object"
-		return
+		return ReasonBadRecord, "properties: a string that does not hold a JSON object"
 	}
 	end := s.objectFields(i, 1, func(k []byte, esc bool, pv int) int {
 		pend := s.value(pv, 1)
@@ -616,17 +655,17 @@ func (st *state) decodeProperties(b []byte, ri *recIndex, maxDepth int) {
 			k = unescapeKey(st.kbuf[:0], k)
 		}
 		if pid := lookupProp(k); pid >= 0 && pend >= 0 {
-			ri.props[pid] = span{int32(pv), int32(pend)}
+			v.props[pid] = span{int32(pv), int32(pend)}
 		}
 		return pend
 	})
-	if end < 0 || s.ws(end) != len(in) {
-		msg := "trailing data"
-		if end < 0 {
-			msg = s.err.Error()
-		}
-		ri.reason, ri.err = ReasonBadRecord, "properties: a JSON string whose content is not valid JSON: "+msg
+	if end < 0 {
+		return ReasonBadRecord, "properties: a JSON string whose content is not valid JSON: " + s.err.Error()
 	}
+	if s.ws(end) != len(in) {
+		return ReasonBadRecord, "properties: a JSON string with data after its object"
+	}
+	return "", ""
 }
 
 // salvage reads a broken envelope or array record by record: each record
@@ -635,6 +674,7 @@ func (st *state) decodeProperties(b []byte, ri *recIndex, maxDepth int) {
 // to read this way. Resynchronising is bounded to a few passes over b.
 func (st *state) salvage(b []byte, maxDepth int) bool {
 	st.recs = st.recs[:0]
+	st.entries = st.entries[:0]
 	s := &st.s
 	s.reset(b, maxDepth)
 	i := s.ws(0)
@@ -671,7 +711,7 @@ func (st *state) salvage(b []byte, maxDepth int) bool {
 			}
 		}
 		if end >= 0 {
-			ri.e = end
+			ri.e = int32(end)
 			j := s.ws(end)
 			budget -= end - start
 			switch {
@@ -689,10 +729,10 @@ func (st *state) salvage(b []byte, maxDepth int) bool {
 		comma, next := st.resync(b, start, maxDepth, &budget)
 		ri.reason, ri.err = ReasonInvalidJSON, msg
 		if next < 0 {
-			ri.e = start + len(trimArrayEnd(b[start:], isEnvelope))
+			ri.e = int32(start + len(trimArrayEnd(b[start:], isEnvelope)))
 			return true
 		}
-		ri.e = start + len(bytes.TrimRight(b[start:comma], " \t\r\n"))
+		ri.e = int32(start + len(bytes.TrimRight(b[start:comma], " \t\r\n")))
 		i = next
 	}
 	return true
@@ -743,6 +783,8 @@ func excess(b []byte, open, close byte) int {
 func (st *state) resync(b []byte, from, maxDepth int, budget *int) (int, int) {
 	s := &st.s2
 	var probe recIndex
+	mark := len(st.entries)
+	defer func() { st.entries = st.entries[:mark] }()
 	for from < len(b) && *budget > 0 {
 		c := bytes.IndexByte(b[from:], ',')
 		if c < 0 {
@@ -759,7 +801,8 @@ func (st *state) resync(b []byte, from, maxDepth int, budget *int) (int, int) {
 		// records being built.
 		save := st.s
 		st.s = *s
-		probe.reset(k)
+		st.entries = st.entries[:mark]
+		probe = recIndex{s: int32(k)}
 		end := st.indexRecord(k, 2, &probe, false)
 		*s, st.s = st.s, save
 		if end < 0 {
@@ -767,7 +810,7 @@ func (st *state) resync(b []byte, from, maxDepth int, budget *int) (int, int) {
 			continue
 		}
 		*budget -= end - k
-		if !probe.top[fTime].ok() && !probe.top[fCategory].ok() && !probe.top[fProperties].ok() {
+		if !st.hasRecordField(&probe) {
 			continue
 		}
 		if j := s.ws(end); j >= len(b) || b[j] == ',' || b[j] == ']' {
@@ -775,6 +818,17 @@ func (st *state) resync(b []byte, from, maxDepth int, budget *int) (int, int) {
 		}
 	}
 	return -1, -1
+}
+
+// hasRecordField reports whether an indexed object has time, category or
+// properties, the fields that make it look like a record.
+func (st *state) hasRecordField(ri *recIndex) bool {
+	for _, e := range st.entries[ri.lo:ri.hi] {
+		if e.id == fTime || e.id == fCategory || e.id == fProperties {
+			return true
+		}
+	}
+	return false
 }
 
 // ---- values ----
@@ -909,7 +963,7 @@ func (v val) intTrunc() (n int64, truncated, ok bool) {
 // rec is a record being turned into rows.
 type rec struct {
 	st       *state
-	ri       *recIndex
+	v        *view
 	body     *buf
 	la, t    *table.Table
 	enqueued time.Time
@@ -919,13 +973,13 @@ type rec struct {
 	tgen, tevent table.Value
 }
 
-func (r *rec) top(id int) val { return val{r.body, r.ri.top[id]} }
+func (r *rec) top(id int) val { return val{r.body, r.v.top[id]} }
 
 func (r *rec) prop(id int) val {
-	if r.ri.inner.b != nil && len(r.ri.inner.b) > 0 {
-		return val{&r.ri.inner, r.ri.props[id]}
+	if r.v.useInner {
+		return val{&r.v.inner, r.v.props[id]}
 	}
-	return val{r.body, r.ri.props[id]}
+	return val{r.body, r.v.props[id]}
 }
 
 // conv converts a value to the column's type (see column-mapping.md §0):

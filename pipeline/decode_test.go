@@ -618,3 +618,28 @@ func TestEveryRegisteredPropertyIsFoundAndNoOtherKey(t *testing.T) {
 		}
 	}
 }
+
+func TestABodyOfTooManyRecordsIsRefusedWithBoundedMemory(t *testing.T) {
+	d := NewDecoder(Need{table.SigninLogs: nil}, DecodeOptions{MaxRecords: 100})
+	var b strings.Builder
+	b.WriteString(`{"records":[`)
+	for i := 0; i < 1000; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`{"category":"SignInLogs","properties":{"id":"x"}}`)
+	}
+	b.WriteString("]}")
+	dc := decodeWith(t, d, []byte(b.String()), Source{})
+	if len(dc.rows) != 0 || len(dc.res.DeadLetters) != 1 || dc.res.DeadLetters[0].Reason != ReasonTooManyRecords {
+		t.Fatalf("rows %d, dead letters %+v", len(dc.rows), dc.res.DeadLetters)
+	}
+	if !strings.Contains(dc.res.DeadLetters[0].Error, "more than 100 records") {
+		t.Errorf("error = %s", dc.res.DeadLetters[0].Error)
+	}
+	// At the limit, the body is decoded.
+	d = NewDecoder(Need{table.SigninLogs: nil}, DecodeOptions{MaxRecords: 1000})
+	if dc := decodeWith(t, d, []byte(b.String()), Source{}); len(dc.rows) != 1000 {
+		t.Errorf("rows at the limit = %d, want 1000", len(dc.rows))
+	}
+}
