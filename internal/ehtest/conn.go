@@ -24,6 +24,9 @@ const (
 	maxOutFrame = 1 << 20
 	// transferOverhead reserves room for a transfer's frame header and performative.
 	transferOverhead = 64
+	// largeFrame is the payload size from which a frame is written without
+	// copying it into the write buffer.
+	largeFrame = 16 << 10
 )
 
 // conn is one client connection. mu guards all of its state and its writer:
@@ -40,6 +43,7 @@ type conn struct {
 	mu           sync.Mutex
 	bw           *bufio.Writer
 	wbuf         []byte
+	iov          net.Buffers // scratch for vectored writes of large frames
 	peerMaxFrame uint32
 	sessions     map[uint16]*session
 	claims       map[string]time.Time // lower-case entity path -> expiry
@@ -502,15 +506,34 @@ func (c *conn) writeDelivery(s *session, l *link, segs ...[]byte) {
 		n := min(total, maxPayload)
 		total -= n
 		c.wbuf = amqp.AppendTransferFrame(c.wbuf[:0], s.ch, l.handle, id, tag[:], 0, first, true, total > 0, n)
-		c.bw.Write(c.wbuf)
+		// Large frames go out with one vectored write, without copying the
+		// event into the buffer; small ones are buffered.
+		large := n >= largeFrame
+		if large {
+			c.flush()
+			c.iov = append(c.iov[:0], c.wbuf)
+		} else {
+			c.bw.Write(c.wbuf)
+		}
 		for n > 0 {
 			k := min(n, len(segs[0]))
-			c.bw.Write(segs[0][:k])
+			if large {
+				c.iov = append(c.iov, segs[0][:k])
+			} else {
+				c.bw.Write(segs[0][:k])
+			}
 			segs[0] = segs[0][k:]
 			n -= k
 			if len(segs[0]) == 0 {
 				segs = segs[1:]
 			}
+		}
+		if large {
+			iov := c.iov
+			if _, err := iov.WriteTo(c.nc); err != nil {
+				c.kill()
+			}
+			clear(c.iov)
 		}
 		for len(segs) > 0 && len(segs[0]) == 0 {
 			segs = segs[1:]
