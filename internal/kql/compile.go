@@ -221,6 +221,7 @@ type compiler struct {
 	cur       deps // dependencies of the expression being compiled
 	whereDeps []whereDep
 	autoN     int
+	depth     int // let-function inlining depth
 }
 
 type whereDep struct {
@@ -230,6 +231,7 @@ type whereDep struct {
 
 type letState struct {
 	let       *Let
+	scope     map[string]*letState // where the value is resolved, when not the current scope
 	compiled  *cexpr
 	compiling bool
 }
@@ -242,13 +244,109 @@ func (c *compiler) fail(at Pos, format string, args ...any) {
 
 // Compile type-checks the query against the catalog and builds a program.
 // Type errors are *Error with the position of the offending expression.
-func Compile(q *Query, cat Catalog, opts Options) (prog *Program, err error) {
+func Compile(q *Query, cat Catalog, opts Options) (*Program, error) {
+	if err := checkQuery(q); err != nil {
+		return nil, err
+	}
+	return compileLeg(q, cat, opts, q.Body, nil, "")
+}
+
+func checkQuery(q *Query) error {
 	if q == nil {
-		return nil, &Error{Line: 1, Column: 1, Msg: "empty query"}
+		return &Error{Line: 1, Column: 1, Msg: "empty query"}
 	}
 	if q.Body == nil {
-		return nil, errAt(q.End, "the query has no tabular expression: start it with a table name, for example SigninLogs | where ...")
+		return errAt(q.End, "the query has no tabular expression: start it with a table name, for example SigninLogs | where ...")
 	}
+	return nil
+}
+
+// CompileAll compiles a query that may read several tables through union
+// (union SigninLogs, AADNonInteractiveUserSignInLogs | where ...) into one
+// program per table: each leg followed by the operators after the union,
+// compiled against that leg's own columns. A query without union gives one
+// program, as Compile does. union's withsource=Name adds a string column
+// Name holding the leg's table name.
+func CompileAll(q *Query, cat Catalog, opts Options) ([]*Program, error) {
+	if err := checkQuery(q); err != nil {
+		return nil, err
+	}
+	legs, ops, source := unionLegs(q.Body)
+	if legs == nil {
+		p, err := compileLeg(q, cat, opts, q.Body, nil, "")
+		if err != nil {
+			return nil, err
+		}
+		return []*Program{p}, nil
+	}
+	progs := make([]*Program, 0, len(legs))
+	for _, leg := range legs {
+		p, err := compileLeg(q, cat, opts, leg, ops, source)
+		if err != nil {
+			return nil, err
+		}
+		progs = append(progs, p)
+	}
+	return progs, nil
+}
+
+// unionLegs splits a body that starts with (or pipes into) union into its
+// legs and the operators that follow; legs is nil when there is no union.
+func unionLegs(body Expr) (legs []Expr, ops []Operator, source string) {
+	switch x := body.(type) {
+	case *Paren:
+		return unionLegs(x.X)
+	case *Union:
+		return flattenLegs(x.Tables), nil, withSource(x)
+	case *Pipeline:
+		if u, ok := unparen(x.Source).(*Union); ok {
+			return flattenLegs(u.Tables), x.Ops, withSource(u)
+		}
+		for i, op := range x.Ops {
+			if op.Name == "union" && op.Union != nil {
+				first := &Pipeline{Pos: x.Pos, Source: x.Source, Ops: x.Ops[:i]}
+				return append([]Expr{first}, flattenLegs(op.Union.Tables)...), x.Ops[i+1:], withSource(op.Union)
+			}
+		}
+	}
+	return nil, nil, ""
+}
+
+func unparen(e Expr) Expr {
+	for {
+		p, ok := e.(*Paren)
+		if !ok {
+			return e
+		}
+		e = p.X
+	}
+}
+
+func flattenLegs(tables []Expr) []Expr {
+	var out []Expr
+	for _, t := range tables {
+		if u, ok := unparen(t).(*Union); ok {
+			out = append(out, flattenLegs(u.Tables)...)
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func withSource(u *Union) string {
+	for _, o := range u.Options {
+		if o.Name == "withsource" {
+			if id, ok := o.Value.(*Ident); ok {
+				return id.Name
+			}
+		}
+	}
+	return ""
+}
+
+// compileLeg compiles one tabular expression, then ops, into a program.
+func compileLeg(q *Query, cat Catalog, opts Options, body Expr, ops []Operator, source string) (prog *Program, err error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -266,7 +364,21 @@ func Compile(q *Query, cat Catalog, opts Options) (prog *Program, err error) {
 			prog, err = nil, b.err
 		}
 	}()
-	c.tabular(q.Body)
+	c.tabular(body)
+	if source != "" {
+		name := table.Str(c.tbl.Name)
+		slot := c.newSlot(deps{})
+		c.prog.stages = append(c.prog.stages, stage{assigns: []slotAssign{{slot: slot, fn: func(*frame) table.Value { return name }}}})
+		ref := colRef{name: source, typ: table.TypeString, src: -1, slot: slot}
+		if i := c.find(source); i >= 0 {
+			c.schema[i] = ref
+		} else {
+			c.schema = append([]colRef{ref}, c.schema...)
+		}
+	}
+	for i := range ops {
+		c.operator(&ops[i])
+	}
 	c.finish()
 	return c.prog, nil
 }
@@ -275,14 +387,24 @@ func Compile(q *Query, cat Catalog, opts Options) (prog *Program, err error) {
 func (c *compiler) tabular(e Expr) {
 	switch x := e.(type) {
 	case *Ident:
-		if ls, ok := c.lets[x.Name]; ok && ls.let.Value != nil && c.tbl == nil {
-			if isTabular(ls.let.Value) {
+		if ls, ok := c.lets[x.Name]; ok && c.tbl == nil {
+			if ls.let.Func != nil {
+				c.fail(x.Pos, "the let function %s needs arguments: call it as %s(...)", x.Name, x.Name)
+			}
+			if ls.compiling {
+				c.fail(x.Pos, "let %s refers to itself", x.Name)
+			}
+			if ls.let.Value != nil && c.isTabularLet(ls) {
+				ls.compiling = true
+				saved := c.lets
+				if ls.scope != nil {
+					c.lets = ls.scope
+				}
 				c.tabular(ls.let.Value)
+				c.lets = saved
+				ls.compiling = false
 				return
 			}
-		}
-		if ls, ok := c.lets[x.Name]; ok && ls.let.Func != nil {
-			c.fail(x.Pos, "unsupported in per-record rules: calling the let function %s as a table (inline its body)", x.Name)
 		}
 		c.source(x.Pos, x.Name)
 	case *Paren:
@@ -296,16 +418,22 @@ func (c *compiler) tabular(e Expr) {
 			c.operator(&x.Ops[i])
 		}
 	case *Union:
-		c.fail(x.Pos, "unsupported in per-record rules: union (it reads several tables; write one rule per table)")
+		c.fail(x.Pos, "unsupported in per-record rules: union (it reads several tables; compile it with CompileAll, which gives one program per table)")
 	case *Call:
 		if x.Name == "table" && len(x.Args) == 1 {
-			if lit, ok := x.Args[0].(*Literal); ok && lit.Val.K == table.KindString {
-				c.source(x.Pos, lit.Val.S)
+			saved := c.schema
+			c.schema = nil
+			name := c.expr(x.Args[0])
+			c.schema = saved
+			if name.konst && name.val.K == table.KindString {
+				c.source(x.Pos, name.val.S)
 				return
 			}
+			c.fail(x.Pos, "table() needs a constant table name")
 		}
 		if ls, ok := c.lets[x.Name]; ok && ls.let.Func != nil {
-			c.fail(x.Pos, "unsupported in per-record rules: let function %s (inline its body into the rule)", x.Name)
+			c.inline(x, ls.let.Func)
+			return
 		}
 		c.fail(x.Pos, "unsupported in per-record rules: %s(...) as a table; start the query with a table name", x.Name)
 	default:
@@ -313,16 +441,85 @@ func (c *compiler) tabular(e Expr) {
 	}
 }
 
-func isTabular(e Expr) bool {
+// inline compiles a call of a tabular let function: its parameters are
+// bound to the (constant) arguments, and its body becomes the source.
+func (c *compiler) inline(x *Call, fd *FuncDef) {
+	if c.depth++; c.depth > 20 {
+		c.fail(x.Pos, "let functions call each other too deeply")
+	}
+	defer func() { c.depth-- }()
+	if len(x.Args) > len(fd.Params) {
+		c.fail(x.Pos, "%s takes %d arguments, not %d", x.Name, len(fd.Params), len(x.Args))
+	}
+	saved := c.lets
+	scope := make(map[string]*letState, len(saved)+len(fd.Params)+len(fd.Lets))
+	for k, v := range saved {
+		scope[k] = v
+	}
+	for i, prm := range fd.Params {
+		var arg Expr
+		switch {
+		case i < len(x.Args):
+			arg = x.Args[i]
+		case prm.Default != nil:
+			arg = prm.Default
+		default:
+			c.fail(x.Pos, "%s: missing the argument %s", x.Name, prm.Name)
+		}
+		if strings.HasPrefix(prm.Type, "(") || c.isTabular(arg) {
+			// A tabular argument is resolved in the caller's scope.
+			scope[prm.Name] = &letState{let: &Let{Pos: arg.Position(), Name: prm.Name, Value: arg}, scope: saved}
+			continue
+		}
+		// A scalar argument is evaluated in the caller's scope.
+		savedSchema := c.schema
+		c.schema = nil
+		v := c.expr(arg)
+		c.schema = savedSchema
+		scope[prm.Name] = &letState{let: &Let{Pos: arg.Position(), Name: prm.Name, Value: arg}, compiled: v}
+	}
+	for _, l := range fd.Lets {
+		scope[l.Name] = &letState{let: l}
+	}
+	if fd.Body == nil {
+		c.fail(x.Pos, "the let function %s has no body", x.Name)
+	}
+	c.lets = scope
+	c.tabular(fd.Body)
+	c.lets = saved
+}
+
+// isTabular reports whether an expression produces rows.
+func (c *compiler) isTabular(e Expr) bool {
 	switch x := e.(type) {
 	case *Pipeline, *Union:
 		return true
 	case *Paren:
-		return isTabular(x.X)
+		return c.isTabular(x.X)
 	case *Call:
-		return x.Name == "table" || x.Name == "materialize"
+		if x.Name == "table" || x.Name == "materialize" {
+			return true
+		}
+		ls, ok := c.lets[x.Name]
+		return ok && ls.let.Func != nil
+	case *Ident:
+		if ls, ok := c.lets[x.Name]; ok {
+			return ls.let.Value != nil && !ls.compiling && c.isTabularLet(ls)
+		}
+		_, ok := c.cat.Table(x.Name)
+		return ok && c.find(x.Name) < 0
 	}
 	return false
+}
+
+func (c *compiler) isTabularLet(ls *letState) bool {
+	ls.compiling = true
+	saved := c.lets
+	if ls.scope != nil {
+		c.lets = ls.scope
+	}
+	defer func() { ls.compiling, c.lets = false, saved }()
+	return c.isTabular(ls.let.Value)
 }
 
 func (c *compiler) source(at Pos, name string) {

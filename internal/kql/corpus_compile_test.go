@@ -57,7 +57,7 @@ func TestCompileCoverageOfTheRowLocalCorpus(t *testing.T) {
 		n++
 		pq, err := Parse(q.Text)
 		if err == nil {
-			_, err = Compile(pq, CatalogFunc(table.Lookup), Options{})
+			_, err = CompileAll(pq, CatalogFunc(table.Lookup), Options{})
 		}
 		if err == nil {
 			ok++

@@ -59,7 +59,7 @@ func TestBrokenRulesAreRefusedWithTheirPlace(t *testing.T) {
 			"unsupported in per-record rules: mv-expand (not implemented yet: it emits several rows per record)"},
 		{"union reads several tables",
 			"union SigninLogs, AADNonInteractiveUserSignInLogs | where ResultType == 0", 1, 1,
-			"unsupported in per-record rules: union (it reads several tables; write one rule per table)"},
+			"unsupported in per-record rules: union (it reads several tables; compile it with CompileAll, which gives one program per table)"},
 		{"a query of only let statements has no rows",
 			"let x = 1;\nlet y = 2;", 2, 11,
 			"the query has no tabular expression"},

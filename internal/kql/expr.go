@@ -98,7 +98,7 @@ func (c *compiler) expr1(e Expr) *cexpr {
 	case *Ident:
 		return c.ident(x)
 	case *Paren:
-		if isTabular(x.X) {
+		if c.isTabular(x.X) {
 			c.fail(x.Pos, "unsupported in per-record rules: a tabular subquery inside an expression")
 		}
 		return c.expr(x.X)
@@ -174,7 +174,7 @@ func (c *compiler) letValue(x *Ident, ls *letState) *cexpr {
 	if ls.let.Func != nil {
 		c.fail(x.Pos, "unsupported in per-record rules: the let function %s used as a value", x.Name)
 	}
-	if isTabular(ls.let.Value) {
+	if c.isTabularLet(ls) {
 		c.fail(x.Pos, "unsupported in per-record rules: %s is a tabular let used inside an expression", x.Name)
 	}
 	if ls.compiling {
@@ -523,7 +523,7 @@ func (c *compiler) inItems(x *Binary) (consts []table.Value, dyn []evalFn) {
 		c.fail(x.R.Position(), "expected a parenthesised list after %s", x.Op)
 	}
 	for _, it := range list.Items {
-		if isTabular(it) {
+		if c.isTabular(it) {
 			c.fail(it.Position(), "unsupported in per-record rules: %s with a tabular subquery (it needs another table)", x.Op)
 		}
 		e := c.expr(it)

@@ -50,6 +50,7 @@ func FuzzCompileAndRun(f *testing.F) {
 		"SigninLogs | extend x = DeviceDetail[0].a, y = split(UserPrincipalName, '@')[-1] | where x == y or isnull(x)",
 		"SigninLogs | where toint(ResultType) / 0 == 1 or bin(DurationMs, 0) == 0",
 		"AADNonInteractiveUserSignInLogs | where parse_json(DeviceDetail).isCompliant == true",
+		"let f = (t:string) { table(t) | where ResultType == 0 }; union withsource=S f('SigninLogs'), f('AADNonInteractiveUserSignInLogs')",
 	} {
 		f.Add(s)
 	}
@@ -58,7 +59,7 @@ func FuzzCompileAndRun(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p, err := Compile(q, catalog, testOptions())
+		progs, err := CompileAll(q, catalog, testOptions())
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) || e.Line < 1 || e.Column < 1 {
@@ -66,6 +67,14 @@ func FuzzCompileAndRun(f *testing.F) {
 			}
 			return
 		}
+		for _, p := range progs {
+			runOnce(t, p)
+		}
+	})
+}
+
+func runOnce(t *testing.T, p *Program) {
+	{
 		row := deviceCodeRow(t)
 		if p.Table() == signInEventsBeta {
 			row = defenderRow(t, 0, "Cmsi:Cmsi", "")
@@ -78,7 +87,7 @@ func FuzzCompileAndRun(f *testing.F) {
 		if _, err := p.Run(row); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-	})
+	}
 }
 
 // FuzzDynamicAccess checks that member and index access on arbitrary JSON
