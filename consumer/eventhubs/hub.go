@@ -29,7 +29,7 @@ type hubRunner struct {
 // run loops over Processor lifetimes until ctx ends.
 func (r *hubRunner) run(ctx context.Context) error {
 	log := r.c.log.With(zap.String("hub", r.hub))
-	store := newHubStore(r.c.opts.Store, r.hub, r.c.opts.Start, r.client, log)
+	store := newHubStore(r.c.opts.Store, r.hub, r.c.opts.Start, r.c.opts.OwnershipExpiry, r.client, log)
 	r.workers = map[string]*worker{}
 	backoff := r.c.opts.RetryBackoff
 	for {

@@ -29,10 +29,11 @@ type partitionProps interface {
 //     added), instead of releasing it for other replicas to grab.
 type hubStore struct {
 	checkpoint.Store
-	hub   string
-	start StartPosition
-	props partitionProps
-	log   *zap.Logger
+	hub         string
+	start       StartPosition
+	callTimeout time.Duration
+	props       partitionProps
+	log         *zap.Logger
 
 	keep atomic.Bool // drop the Processor's release on close
 
@@ -42,12 +43,16 @@ type hubStore struct {
 	listed     map[string]azeventhubs.Checkpoint
 }
 
-func newHubStore(s checkpoint.Store, hub string, start StartPosition, props partitionProps, log *zap.Logger) *hubStore {
-	return &hubStore{Store: s, hub: hub, start: start, props: props, log: log, claimed: map[string]bool{}, listed: map[string]azeventhubs.Checkpoint{}}
+func newHubStore(s checkpoint.Store, hub string, start StartPosition, expiry time.Duration, props partitionProps, log *zap.Logger) *hubStore {
+	return &hubStore{Store: s, hub: hub, start: start, callTimeout: max(expiry/2, time.Second), props: props, log: log, claimed: map[string]bool{}, listed: map[string]azeventhubs.Checkpoint{}}
 }
 
 // ClaimOwnership records what was won; a release while keep is set is skipped.
 func (s *hubStore) ClaimOwnership(ctx context.Context, os []azeventhubs.Ownership, opts *azeventhubs.ClaimOwnershipOptions) ([]azeventhubs.Ownership, error) {
+	// A renewal must finish well within the expiry, or this replica would
+	// read on while others see its claims as expired (field report B.9).
+	ctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+	defer cancel()
 	release := len(os) > 0
 	for _, o := range os {
 		if o.OwnerID != "" {
@@ -74,6 +79,13 @@ func (s *hubStore) ClaimOwnership(ctx context.Context, os []azeventhubs.Ownershi
 	}
 	s.mu.Unlock()
 	return won, nil
+}
+
+// ListOwnership lists ownership with the same bounded time as claims.
+func (s *hubStore) ListOwnership(ctx context.Context, ns, hub, cg string, opts *azeventhubs.ListOwnershipOptions) ([]azeventhubs.Ownership, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+	defer cancel()
+	return s.Store.ListOwnership(ctx, ns, hub, cg, opts)
 }
 
 // ListCheckpoints lists the checkpoints and writes initial ones for claimed

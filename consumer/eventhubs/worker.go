@@ -36,9 +36,11 @@ type worker struct {
 	done     chan struct{}
 
 	lost         atomic.Bool  // ownership lost: drop pending checkpoints
+	stuck        atomic.Bool  // stopped because stuck: readiness stays failed until events flow
 	idle         atomic.Bool  // waiting in ReceiveEvents
 	lastReceived atomic.Int64 // unix nanoseconds
 	lastSeq      atomic.Int64 // last sequence number received (or the checkpoint's)
+	startSeq     int64        // the checkpoint's sequence number at start
 }
 
 func newWorker(c *Consumer, hub string, pc *azeventhubs.ProcessorPartitionClient, props partitionProps, store *hubStore, batch int, log *zap.Logger) *worker {
@@ -47,6 +49,7 @@ func newWorker(c *Consumer, hub string, pc *azeventhubs.ProcessorPartitionClient
 		ctx: ctx, cancel: cancel, stopped: make(chan struct{}), done: make(chan struct{})}
 	w.lastReceived.Store(time.Now().UnixNano())
 	w.lastSeq.Store(-1)
+	w.startSeq = -1
 	return w
 }
 
@@ -86,11 +89,19 @@ func (w *worker) run() {
 		_ = w.pc.Close(cctx)
 		cancel()
 	}()
-	defer w.c.opts.Health.SetStuck(w.hub, w.part, false)
+	defer func() {
+		if !w.stuck.Load() {
+			w.c.opts.Health.SetStuck(w.hub, w.part, false)
+		}
+		// Another replica may own the partition now: its gauges are not ours.
+		metrics.PartitionLag.DeleteLabelValues(w.hub, w.part)
+		metrics.CheckpointAge.DeleteLabelValues(w.hub, w.part)
+	}()
 
 	start, hasStart := w.store.lastListed(w.part)
 	if hasStart {
 		w.lastSeq.Store(*start.SequenceNumber)
+		w.startSeq = *start.SequenceNumber
 		if w.beyondEnd(start) {
 			w.holdBeyondEnd()
 			return
@@ -141,6 +152,9 @@ func (w *worker) receive(deliveries chan<- delivery) {
 		w.idle.Store(false)
 		cancel()
 		if len(events) > 0 {
+			if w.lastSeq.Load() == w.startSeq {
+				w.c.opts.Health.SetStuck(w.hub, w.part, false) // a stuck restart helped
+			}
 			w.lastReceived.Store(time.Now().UnixNano())
 			w.lastSeq.Store(events[len(events)-1].SequenceNumber)
 			d := w.process(events)
@@ -374,6 +388,7 @@ func (w *worker) watch(done chan<- struct{}) {
 		silent := time.Since(time.Unix(0, w.lastReceived.Load()))
 		if l > 0 && w.idle.Load() && silent > w.c.opts.StuckAfter {
 			w.c.opts.Health.SetStuck(w.hub, w.part, true)
+			w.stuck.Store(true)
 			metrics.ProcessorRestarts.WithLabelValues(w.hub, "stuck").Inc()
 			w.log.Warn("partition is stuck: received nothing while it has lag; reopening it",
 				zap.Int64("lag", l), zap.Duration("silentFor", silent))
