@@ -4,13 +4,19 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -218,5 +224,61 @@ func TestDelayedResponsesOutlastAShortDeadline(t *testing.T) {
 	srv.DropConnections() // the abandoned call may have left the connection busy
 	if _, err := cons.GetEventHubProperties(ctxFor(t, 10*time.Second), nil); err != nil {
 		t.Fatalf("without the delay: %v", err)
+	}
+}
+
+// sasToken signs a SharedAccessSignature for resource with key, as Azure
+// tooling does.
+func sasToken(resource, keyName, key string, expiry time.Time) string {
+	sr := strings.ToLower(url.QueryEscape(resource))
+	se := strconv.FormatInt(expiry.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte(sr + "\n" + se))
+	sig := url.QueryEscape(base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	return fmt.Sprintf("SharedAccessSignature sr=%s&sig=%s&se=%s&skn=%s", sr, sig, se, keyName)
+}
+
+func TestPrecomputedSASTokensAreCheckedForKeyScopeAndExpiry(t *testing.T) {
+	srv := newServer(t, ehtest.Options{})
+	for _, hub := range []string{"hub", "other"} {
+		if err := srv.CreateHub(hub, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Publish(hub, "0", []byte(hub)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns := srv.Namespace()
+	hour := time.Now().Add(time.Hour)
+	tests := []struct {
+		name, token string
+		ok          bool
+	}{
+		{"a token for the namespace is valid for every hub", sasToken(ns, ehtest.DefaultKeyName, ehtest.DefaultKey, hour), true},
+		{"a token for the hub is valid for the hub", sasToken("amqp://"+ns+"/hub", ehtest.DefaultKeyName, ehtest.DefaultKey, hour), true},
+		{"a token for another hub is refused", sasToken("amqp://"+ns+"/other", ehtest.DefaultKeyName, ehtest.DefaultKey, hour), false},
+		{"an expired token is refused", sasToken(ns, ehtest.DefaultKeyName, ehtest.DefaultKey, time.Now().Add(-time.Minute)), false},
+		{"a token signed with another key is refused", sasToken(ns, ehtest.DefaultKeyName, "b3RoZXI=", hour), false},
+		{"a token naming another key is refused", sasToken(ns, "Listen", ehtest.DefaultKey, hour), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := fmt.Sprintf("Endpoint=sb://%s;SharedAccessSignature=%s;EntityPath=hub;UseDevelopmentEmulator=true", ns, tt.token)
+			cons, err := azeventhubs.NewConsumerClientFromConnectionString(cs, "", azeventhubs.DefaultConsumerGroup,
+				&azeventhubs.ConsumerClientOptions{RetryOptions: fastRetry})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cons.Close(context.Background())
+			pc := earliest(t, cons)
+			evs, err := pc.ReceiveEvents(ctxFor(t, 10*time.Second), 1, nil)
+			var ehErr *azeventhubs.Error
+			switch {
+			case tt.ok && (err != nil || string(evs[0].Body) != "hub"):
+				t.Fatalf("read %v, %v; want the hub's event", evs, err)
+			case !tt.ok && (!errors.As(err, &ehErr) || ehErr.Code != azeventhubs.ErrorCodeUnauthorizedAccess):
+				t.Fatalf("receive: %v, want ErrorCodeUnauthorizedAccess", err)
+			}
+		})
 	}
 }
