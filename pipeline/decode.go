@@ -274,7 +274,7 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 	b := bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	st.maxRecs = d.opts.MaxRecords
 	serr := st.index(b, d.opts.MaxDepth)
-	if serr != nil && st.s.ctlInString {
+	if serr != nil && !errors.Is(serr, errNotRecords) {
 		var changed bool
 		st.repair, changed = repairControlChars(st.repair[:0], b)
 		if changed {
@@ -1132,9 +1132,7 @@ func (r *rec) eventTime() table.Value     { r.times(); return r.tevent }
 // memory (tenant and correlation ids through the interner, as they repeat).
 func (r *rec) fillRecord(out *Record) {
 	cat := r.top(fCategory).textOrEmpty()
-	if t, ok := table.TableForCategory(cat); ok {
-		out.Category = canonicalCategory(cat, t)
-	}
+	out.Category = cat
 	if id := r.prop(pID); id.isString() && id.sp.e-id.sp.s > 2 {
 		r.st.scratch = appendUnescaped(r.st.scratch[:0], id.raw()[1:id.sp.e-id.sp.s-1])
 		out.RecordID = string(r.st.scratch)
@@ -1148,18 +1146,4 @@ func (r *rec) fillRecord(out *Record) {
 	if r.tevent.K == table.KindDateTime {
 		out.EventTime = time.Unix(0, r.tevent.I).UTC()
 	}
-}
-
-// knownCategories interns the category names, so that a Record's Category
-// does not hold on to the body.
-var knownCategories = []string{"SignInLogs", "SignIn", "NonInteractiveUserSignInLogs", "ServicePrincipalSignInLogs",
-	"MicrosoftServicePrincipalSignInLogs", "ManagedIdentitySignInLogs", "ADFSSignInLogs"}
-
-func canonicalCategory(cat string, _ *table.Table) string {
-	for _, k := range knownCategories {
-		if k == cat {
-			return k
-		}
-	}
-	return string(append([]byte(nil), cat...))
 }

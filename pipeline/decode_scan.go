@@ -34,9 +34,6 @@ type scanner struct {
 	maxDepth int
 	err      syntaxError
 	failed   bool
-	// ctlInString is set when a raw control character was met inside a
-	// string: the error a repair can fix.
-	ctlInString bool
 }
 
 func (s *scanner) fail(off int, msg string) int {
@@ -192,7 +189,6 @@ func (s *scanner) str(i int) int {
 				return s.fail(i, "invalid escape "+quoteByte(b[i+1]))
 			}
 		default:
-			s.ctlInString = true
 			return s.fail(i, "raw control character "+quoteByte(c)+" inside a string")
 		}
 	}

@@ -374,6 +374,7 @@ func TestBrokenBodiesLoseOnlyTheirBrokenRecords(t *testing.T) {
 		{"field report 16: a broken lone record is dead-lettered", "body-broken-record-16.txt", "", nil, []string{ReasonInvalidJSON}, []int{0}, "record 0: invalid JSON at byte"},
 		{"a broken record does not take the next one with it", "body-broken-then-good.txt", "", []string{"after-broken"}, []string{ReasonInvalidJSON}, []int{0}, "record 0:"},
 		{"field report 19: blob placeholder then a good record", "body-blob-data-19.txt", "", []string{"after-blob"}, []string{ReasonInvalidJSON}, []int{0}, "record 0:"},
+		{"a repaired body with a broken record keeps the others", "body-control-chars-and-broken.txt", "control-characters", []string{"ctl-a", "ctl-c"}, []string{ReasonInvalidJSON}, []int{1}, "record 1:"},
 		{"a record that is not an object", "body-record-not-object.json", "", []string{"after-number"}, []string{ReasonBadRecord}, []int{0}, "record 0: want a JSON object, got a number"},
 		{"properties that are an array", "body-properties-array.json", "", []string{"after-array"}, []string{ReasonBadRecord}, []int{0}, "record 0: properties: want an object, got an array"},
 	}
