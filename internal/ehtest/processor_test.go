@@ -233,7 +233,9 @@ func TestTwoProcessorsShareEightPartitionsAndAThirdTakesOverWhenOneCloses(t *tes
 	eventually(t, 30*time.Second, "p2 and p3 own all 8 partitions, 4 each", func() bool {
 		return p2.ownedCount() == 4 && p3.ownedCount() == 4 && singleOwners()
 	})
-	// Events published now reach the new owners, once each.
+	// Events published now reach the new owners, once each, even across a
+	// network failure.
+	srv.DropConnections()
 	want := publishRound(t, srv, 8, "later", 5)
 	eventually(t, 30*time.Second, "the 40 new events are read", func() bool {
 		n := 0
