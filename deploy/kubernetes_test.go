@@ -19,6 +19,7 @@ import (
 
 	"github.com/streamhunt/streamhunt/internal/config"
 	"github.com/streamhunt/streamhunt/internal/ops"
+	"github.com/streamhunt/streamhunt/pipeline"
 	"github.com/streamhunt/streamhunt/rules"
 )
 
@@ -270,7 +271,10 @@ func TestKubernetesBase(t *testing.T) {
 		}
 		rs, err := rules.Load(dir)
 		if err != nil || len(rs) != len(m.configMaps[cmName].Data) {
-			t.Errorf("rules in ConfigMap %s: %d loaded of %d, %v", cmName, len(rs), len(m.configMaps[cmName].Data), err)
+			t.Fatalf("rules in ConfigMap %s: %d loaded of %d, %v", cmName, len(rs), len(m.configMaps[cmName].Data), err)
+		}
+		if _, err := pipeline.New(rs, pipeline.Options{}); err != nil {
+			t.Errorf("rules in ConfigMap %s do not compile: %v", cmName, err)
 		}
 	})
 
