@@ -144,21 +144,29 @@ func TestEveryStartPositionStartsWhereTheServiceWould(t *testing.T) {
 			}
 			defer pc.Close(context.Background())
 			want := tt.first
-			if want == "" {
-				// Attach the link, then publish a new event: it must be the first one read.
-				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			got := make(chan []*azeventhubs.ReceivedEventData, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
 				evs, _ := pc.ReceiveEvents(ctx, 1, nil)
-				cancel()
-				if len(evs) > 0 {
-					t.Fatalf("read old event %q, want none", evs[0].Body)
-				}
+				got <- evs
+			}()
+			if want == "" {
+				// Once the link is attached, publish a new event: it must be the first one read.
+				eventually(t, 30*time.Second, "the receiver attaches", func() bool {
+					st, _ := srv.PartitionState("hub", "0")
+					return len(st.Receivers) == 1
+				})
 				want = fmt.Sprintf("e%d", next)
 				if err := srv.Publish("hub", "0", []byte(want)); err != nil {
 					t.Fatal(err)
 				}
 				next++
 			}
-			evs := receiveN(t, pc, 1)
+			evs := <-got
+			if len(evs) == 0 {
+				t.Fatalf("read nothing, want %q", want)
+			}
 			if string(evs[0].Body) != want {
 				t.Errorf("first event %q, want %q", evs[0].Body, want)
 			}
@@ -216,26 +224,26 @@ func TestEpochsArbitratePerConsumerGroup(t *testing.T) {
 	}
 	cons := newConsumer(t, srv, "hub", azeventhubs.DefaultConsumerGroup)
 	other := newConsumer(t, srv, "hub", "other")
-	// read attaches a receiver and returns how many events it read.
-	read := func(c *azeventhubs.ConsumerClient, epoch int64) int {
+	// read attaches a receiver and returns how many events it read within d.
+	read := func(c *azeventhubs.ConsumerClient, epoch int64, d time.Duration) int {
 		pc, err := c.NewPartitionClient("0", &azeventhubs.PartitionClientOptions{OwnerLevel: &epoch,
 			StartPosition: azeventhubs.StartPosition{Earliest: to(true)}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { pc.Close(context.Background()) })
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		evs, _ := pc.ReceiveEvents(ctx, 1, nil)
 		return len(evs)
 	}
-	if n := read(cons, 5); n != 1 {
+	if n := read(cons, 5, 30*time.Second); n != 1 {
 		t.Fatalf("the epoch 5 receiver read %d events, want 1", n)
 	}
-	if n := read(other, 1); n != 1 {
+	if n := read(other, 1, 30*time.Second); n != 1 {
 		t.Fatalf("a lower epoch in another consumer group read %d events, want 1", n)
 	}
-	if n := read(cons, 4); n != 0 {
+	if n := read(cons, 4, 500*time.Millisecond); n != 0 {
 		t.Fatalf("a lower epoch in the same consumer group read %d events, want its attach refused", n)
 	}
 	st, _ := srv.PartitionState("hub", "0")
