@@ -51,7 +51,7 @@ func expectedID(record string) string {
 
 // fixture is one Event Hubs test server and one checkpoint container.
 type fixture struct {
-	t         *testing.T
+	t         testing.TB
 	srv       *ehtest.Server
 	hub       string
 	container *azblob.Client

@@ -66,7 +66,7 @@ func (r *hubRunner) runProcessor(ctx context.Context, store *hubStore, log *zap.
 	}
 	r.c.opts.Health.Report(ComponentEventHubs, nil)
 	partitions := len(props.PartitionIDs)
-	prefetch, batch := prefetchFor(r.c.opts.MemoryBudget, r.c.opts.MaxEventBytes, max(r.totalPartitions, partitions))
+	prefetch, batch := PrefetchFor(r.c.opts.MemoryBudget, r.c.opts.MaxEventBytes, max(r.totalPartitions, partitions))
 	proc, err := azeventhubs.NewProcessor(r.client, store, &azeventhubs.ProcessorOptions{
 		LoadBalancingStrategy:       r.c.opts.Strategy,
 		UpdateInterval:              r.c.opts.UpdateInterval,
@@ -190,15 +190,18 @@ func (r *hubRunner) stopWorkers() {
 	r.wg.Wait()
 }
 
-// prefetchFor splits the memory budget over the partitions one replica may
-// own: half of a partition's share is prefetched, half is the batch in hand.
-func prefetchFor(budget, maxEvent int64, partitions int) (prefetch, batch int) {
+// PrefetchFor splits a memory budget over the partitions one replica may
+// own (all of them, when it is alone), for bodies of at most maxEvent bytes:
+// half of a partition's share is prefetched, half is the batch in hand.
+func PrefetchFor(budget, maxEvent int64, partitions int) (prefetch, batch int) {
 	if partitions < 1 {
 		partitions = 1
 	}
 	n := int(budget / int64(partitions) / maxEvent / 2)
 	n = max(1, min(n, 1000))
-	return n, n
+	// A receive waits until its batch is full or ReceiveWait passes: a
+	// smaller batch than the prefetch keeps a trickle moving.
+	return n, min(n, 100)
 }
 
 func sdkStart(s StartPosition) azeventhubs.StartPosition {

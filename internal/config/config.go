@@ -424,25 +424,6 @@ func validContainer(s string) bool {
 	return len(s) >= 3 && len(s) <= 63 && containerName.MatchString(s)
 }
 
-// Prefetch returns the prefetch (events per partition link) and the receive
-// batch size that keep bodies of MaxEventBytes on `partitions` partitions
-// within MemoryBudget: half the partition's share is prefetched, half is
-// the batch being processed. At least 1 each.
-func (s Source) Prefetch(partitions int) (prefetch, batch int) {
-	if partitions < 1 {
-		partitions = 1
-	}
-	per := int64(s.MemoryBudget) / int64(partitions) / int64(s.MaxEventBytes)
-	n := int(per / 2)
-	if n < 1 {
-		n = 1
-	}
-	if n > 1000 {
-		n = 1000
-	}
-	return n, n
-}
-
 // Secrets returns the configured secret values (connection strings and the
 // keys inside them), for the logger to redact.
 func (c *Config) Secrets() []string {

@@ -210,21 +210,6 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestTheDefaultMemoryBudgetHolds32PartitionsOf1MiBBodies(t *testing.T) {
-	c, err := config.Parse([]byte("source:\n  namespace: n\n  hubs: [h]\ncheckpoints:\n  dir: /tmp/x\nsinks:\n  - name: out\n    stdout: {}\ndeadLetter:\n  dir: /tmp/dl\n"), env(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prefetch, batch := c.Source.Prefetch(32)
-	held := int64(32) * int64(prefetch+batch) * int64(c.Source.MaxEventBytes)
-	if held > int64(c.Source.MemoryBudget) || prefetch < 1 || batch < 1 {
-		t.Fatalf("32 partitions × (prefetch %d + batch %d) × 1 MiB = %d bytes, budget %d", prefetch, batch, held, c.Source.MemoryBudget)
-	}
-	if p, _ := c.Source.Prefetch(4); p <= prefetch {
-		t.Errorf("fewer partitions should prefetch more: %d for 4 vs %d for 32", p, prefetch)
-	}
-}
-
 func TestParseByteSize(t *testing.T) {
 	tests := []struct {
 		in   string
