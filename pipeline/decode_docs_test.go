@@ -55,6 +55,27 @@ Unless a row says otherwise, a column takes its source value converted to the co
 A field of the wrong type never costs the record: only a record that is not a JSON object, or whose
 ` + "`properties`" + ` is neither an object nor a JSON string holding one, is a dead letter (bad-record).
 
+## Bodies, records and dead letters
+
+A body is ` + "`{\"records\":[...]}`" + `, a bare array of records or one record (a UTF-8 BOM is skipped). It is
+validated in one pass that also indexes each record's fields; only the columns the loaded rules read
+are then derived (DecodeFull derives every column for records a rule matched). What cannot be decoded
+becomes a dead letter, and the partition keeps moving:
+
+| reason | when | what survives |
+|---|---|---|
+| body-too-large | the body is over DecodeOptions.MaxBodyBytes (16 MiB) | nothing |
+| too-many-records | more than DecodeOptions.MaxRecords (65536) records | nothing |
+| not-records | valid JSON that is a string, number, bool or null | nothing |
+| invalid-json | the body is not JSON, nor after repair, nor readable record by record; or nests deeper than DecodeOptions.MaxDepth (64) | the body's other records when it is an envelope or array |
+| bad-record | a record that is not an object, or whose properties are neither an object nor a JSON string holding one | the body's other records |
+
+An invalid body is first repaired: raw control characters inside strings (line breaks, tabs) are
+escaped, counted in streamhunt_bodies_repaired_total{repair="control-characters"}. A valid body is never
+modified. An envelope or array that is still broken is read record by record: each record that is valid
+JSON by itself is decoded, each broken stretch is a dead letter with its index and the byte where it
+breaks (field reports #16 and #19). Records of categories no table maps are counted, not dead-lettered.
+
 ## Columns that are not columns here
 
 The workspace ` + "`TenantId`" + `, ` + "`_BilledSize`" + ` and ` + "`_IsBillable`" + ` of the Log Analytics tables cannot be known

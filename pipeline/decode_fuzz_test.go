@@ -37,6 +37,16 @@ func FuzzDecode(f *testing.F) {
 			if len(row.Vals) != len(row.Table.Columns) {
 				t.Errorf("row of %d values for %d columns", len(row.Vals), len(row.Table.Columns))
 			}
+			full, err := d.DecodeFull(rec, row.Table)
+			if err != nil {
+				t.Errorf("DecodeFull of a record Decode accepted: %v", err)
+				return nil
+			}
+			for i, c := range row.Table.Columns {
+				if full.Vals[i] != row.Vals[i] {
+					t.Errorf("%s.%s: Decode %+v, DecodeFull %+v", row.Table.Name, c.Name, row.Vals[i], full.Vals[i])
+				}
+			}
 			return nil
 		})
 		if err != nil {
