@@ -185,6 +185,8 @@ type Assign struct {
 	Pos   Pos
 	Names []string
 	Expr  Expr
+	// Type is mv-expand's `to typeof(Type)`, when given.
+	Type string
 }
 
 // Operator is one tabular operator after a pipe.

@@ -72,6 +72,7 @@ func (f *frame) now() int64 {
 type stage struct {
 	pred    evalFn
 	assigns []slotAssign
+	expand  *expandStage
 }
 
 type slotAssign struct {
@@ -150,21 +151,32 @@ func (p *Program) Match(row *table.Row) (bool, error) {
 	return ok, nil
 }
 
-func runStages(stages []stage, f *frame) bool {
-	for i := range stages {
+func runStages(stages []stage, f *frame) bool { return runFrom(stages, 0, f, nil) }
+
+// runFrom runs stages[i:] on the frame. With a nil leaf it reports whether
+// some row reached the end; otherwise it calls leaf for every row that
+// does and stops early only when leaf returns true.
+func runFrom(stages []stage, i int, f *frame, leaf func(*frame) bool) bool {
+	for ; i < len(stages); i++ {
 		s := &stages[i]
-		if s.pred != nil {
+		switch {
+		case s.pred != nil:
 			if !truthy(s.pred(f)) {
 				return false
 			}
-			continue
-		}
-		for j := range s.assigns {
-			a := &s.assigns[j]
-			f.ext[a.slot] = a.fn(f)
+		case s.expand != nil:
+			return s.expand.run(stages, i, f, leaf)
+		default:
+			for j := range s.assigns {
+				a := &s.assigns[j]
+				f.ext[a.slot] = a.fn(f)
+			}
 		}
 	}
-	return true
+	if leaf == nil {
+		return true
+	}
+	return leaf(f)
 }
 
 // truthy reports whether where keeps a row for this predicate value; null
@@ -187,14 +199,21 @@ func (p *Program) Run(row *table.Row) ([]Output, error) {
 	}
 	f := p.getFrame(row)
 	defer p.putFrame(f)
-	if !runStages(p.stages, f) {
-		return nil, nil
-	}
+	var outs []Output
+	runFrom(p.stages, 0, f, func(f *frame) bool {
+		outs = append(outs, p.output(f))
+		return false
+	})
+	return outs, nil
+}
+
+// output builds the output row of the frame's current values.
+func (p *Program) output(f *frame) Output {
 	out := Output{Columns: make([]OutputColumn, len(p.out))}
 	for i, c := range p.out {
 		var v table.Value
 		if c.src >= 0 {
-			v = row.Vals[c.src]
+			v = f.row.Vals[c.src]
 		} else {
 			v = f.ext[c.slot]
 		}
@@ -206,7 +225,7 @@ func (p *Program) Run(row *table.Row) ([]Output, error) {
 		}
 		out.Columns[i] = OutputColumn{Name: c.name, Type: c.typ, Value: v}
 	}
-	return []Output{out}, nil
+	return out
 }
 
 // compiler holds the state of one Compile call.
@@ -601,8 +620,7 @@ var unsupportedOps = map[string]string{
 	"top": "needs windowed state", "make-series": "needs windowed state", "top-nested": "needs windowed state",
 	"top-hitters": "needs windowed state", "sample": "needs windowed state", "sample-distinct": "needs windowed state",
 	"join": "needs another table or windowed state", "lookup": "needs another table",
-	"union":     "reads several tables; write one rule per table",
-	"mv-expand": "not implemented yet: it emits several rows per record", "mvexpand": "not implemented yet: it emits several rows per record",
+	"union":    "reads several tables; write one rule per table",
 	"mv-apply": "not implemented yet", "parse": "not implemented yet", "parse-where": "not implemented yet",
 	"evaluate": "plugins are not available", "invoke": "not implemented yet", "getschema": "has no meaning per record",
 }
@@ -678,6 +696,8 @@ func (c *compiler) operator(op *Operator) {
 			c.prog.stages = append(c.prog.stages, st)
 		}
 		c.schema = next
+	case "mv-expand", "mvexpand":
+		c.mvExpand(op)
 	case "project-away":
 		pats := c.patterns(op.Names, true)
 		var next []colRef
@@ -886,11 +906,21 @@ func (c *compiler) finish() {
 	last := -1
 	for _, w := range c.whereDeps {
 		mark(w.d)
-		last = w.stage
+		last = max(last, w.stage)
+	}
+	// mv-expand changes how many rows a record gives (none for an empty
+	// array), so Match runs every expansion too.
+	for i, st := range p.stages {
+		if st.expand != nil {
+			for _, it := range st.expand.items {
+				mark(it.deps)
+			}
+			last = max(last, i)
+		}
 	}
 	for i := 0; i <= last; i++ {
 		st := p.stages[i]
-		if st.pred != nil {
+		if st.pred != nil || st.expand != nil {
 			p.filter = append(p.filter, st)
 			continue
 		}

@@ -494,19 +494,20 @@ func (p *parser) parseOperator() Operator {
 	case "mv-expand", "mvexpand":
 		op.Options = p.parseOptions("bagexpansion", "with_itemindex", "kind")
 		for {
-			op.Items = append(op.Items, p.parseAssign())
+			a := p.parseAssign()
 			if p.accept("to") {
 				p.expect("typeof", "after mv-expand ... to")
 				p.expect("(", "after typeof")
-				p.parseTypeName()
+				a.Type = p.parseTypeName()
 				p.expect(")", "to close typeof")
 			}
+			op.Items = append(op.Items, a)
 			if !p.accept(",") {
 				break
 			}
 		}
 		if p.accept("limit") {
-			p.parseExpr()
+			op.Arg = p.parseExpr()
 		}
 	case "mv-apply":
 		op.Options = p.parseOptions("with_itemindex")
