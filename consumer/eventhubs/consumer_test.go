@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +19,7 @@ import (
 	"github.com/streamhunt/streamhunt/checkpoint/blob"
 	"github.com/streamhunt/streamhunt/consumer/eventhubs"
 	"github.com/streamhunt/streamhunt/internal/ehtest"
+	"github.com/streamhunt/streamhunt/internal/ops"
 	"github.com/streamhunt/streamhunt/internal/testenv"
 	"github.com/streamhunt/streamhunt/pipeline"
 	"github.com/streamhunt/streamhunt/sink/sinktest"
@@ -467,39 +468,23 @@ func TestThreeReplicasShareEightPartitionsAndSurviveACloseAndAKill(t *testing.T)
 	t.Logf("%d records, %d findings delivered, %d duplicates (each with its record's findingId)", len(sent), len(f.sink.FindingIDs()), dups)
 }
 
-// recordingHealth keeps what the consumer reported.
-type recordingHealth struct {
-	mu    sync.Mutex
-	stuck map[string]int
-	errs  []string
-}
-
-func (h *recordingHealth) Report(component string, err error) {
-	if err != nil {
-		h.mu.Lock()
-		h.errs = append(h.errs, component+": "+err.Error())
-		h.mu.Unlock()
+// partitionStatus returns the readiness of the component that reports on one partition.
+func partitionStatus(h *ops.Health, hub, part string) (ops.ComponentStatus, bool) {
+	for _, c := range h.Readiness().Components {
+		if c.Name == "partition "+hub+"/"+part {
+			return c, true
+		}
 	}
+	return ops.ComponentStatus{}, false
 }
 
-func (h *recordingHealth) SetStuck(hub, partition string, stuck bool) {
-	if stuck {
-		h.mu.Lock()
-		h.stuck[partition]++
-		h.mu.Unlock()
+func stuckOnReadyz(h *ops.Health, part string) bool {
+	for _, s := range h.Readiness().Stuck {
+		if s.Partition == part {
+			return true
+		}
 	}
-}
-
-func (h *recordingHealth) stuckCount(p string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.stuck[p]
-}
-
-func (h *recordingHealth) errors() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]string(nil), h.errs...)
+	return false
 }
 
 func TestAStuckPartitionIsReportedAndReopened(t *testing.T) {
@@ -507,7 +492,7 @@ func TestAStuckPartitionIsReportedAndReopened(t *testing.T) {
 	store := f.store()
 	opts := f.options(store)
 	opts.StuckAfter = 400 * time.Millisecond
-	h := &recordingHealth{stuck: map[string]int{}}
+	h := ops.NewHealth(ops.HealthOptions{})
 	opts.Health = h
 	first := records("a", 3)
 	f.publish("0", first...)
@@ -518,11 +503,12 @@ func TestAStuckPartitionIsReportedAndReopened(t *testing.T) {
 	}
 	more := records("b", 3)
 	f.publish("0", more...)
-	eventually(t, "the partition reported stuck", func() bool { return h.stuckCount("0") > 0 })
+	eventually(t, "the partition stuck on /readyz", func() bool { return stuckOnReadyz(h, "0") })
 	if err := f.srv.StallPartition(f.hub, "0", false); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the held records after the partition was reopened", func() bool { return hasAll(uniqueIDs(f.sink.FindingIDs()), more) })
+	eventually(t, "/readyz clear once events flow again", func() bool { return !stuckOnReadyz(h, "0") })
 }
 
 func TestPartitionsAddedToAHubAreReadWithoutARestart(t *testing.T) {
@@ -550,17 +536,13 @@ func TestACheckpointBeyondTheEndIsReportedAndNeverRewound(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := f.options(store)
-	h := &recordingHealth{stuck: map[string]int{}}
+	h := ops.NewHealth(ops.HealthOptions{FailAfter: 2})
 	opts.Health = h
 	start(t, opts)
 	eventually(t, "partition 1 read", func() bool { return hasAll(uniqueIDs(f.sink.FindingIDs()), p1) })
-	eventually(t, "the beyond-the-end error reported", func() bool {
-		for _, e := range h.errors() {
-			if bytes.Contains([]byte(e), []byte("beyond the partition's last event")) {
-				return true
-			}
-		}
-		return false
+	eventually(t, "/readyz failing with the beyond-the-end error", func() bool {
+		c, ok := partitionStatus(h, f.hub, "0")
+		return ok && !c.Healthy && strings.Contains(c.LastError, "beyond the partition's last event") && !h.Readiness().Ready
 	})
 	f.publish("0", records("later", 2)...)
 	time.Sleep(500 * time.Millisecond)
@@ -580,4 +562,7 @@ func TestACheckpointBeyondTheEndIsReportedAndNeverRewound(t *testing.T) {
 	eventually(t, "partition 0 read after the reset", func() bool {
 		return hasAll(uniqueIDs(f.sink.FindingIDs()), append(records("p0", 3), records("later", 2)...))
 	})
+	if c, _ := partitionStatus(h, f.hub, "0"); !c.Healthy {
+		t.Errorf("partition 0 still unhealthy after the reset: %+v", c)
+	}
 }

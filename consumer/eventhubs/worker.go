@@ -41,6 +41,7 @@ type worker struct {
 	lastReceived atomic.Int64 // unix nanoseconds
 	lastSeq      atomic.Int64 // last sequence number received (or the checkpoint's)
 	startSeq     int64        // the checkpoint's sequence number at start
+	beyondErr    error        // why the partition is held (checkpoint beyond its end)
 }
 
 func newWorker(c *Consumer, hub string, pc *azeventhubs.ProcessorPartitionClient, props partitionProps, store *hubStore, batch int, log *zap.Logger) *worker {
@@ -415,7 +416,8 @@ func (w *worker) beyondEnd(cp azeventhubs.Checkpoint) bool {
 	err = fmt.Errorf("checkpoint of partition %s of %s is at sequence number %d, beyond the partition's last event %d: was the hub recreated? "+
 		"Nothing is read from this partition until an operator moves the checkpoint with `streamhunt checkpoints reset --to earliest|latest|TIME --partition %s`",
 		w.part, w.hub, *cp.SequenceNumber, p.LastEnqueuedSequenceNumber, w.part)
-	w.c.opts.Health.Report(ComponentEventHubs, err)
+	w.c.opts.Health.Report(w.component(), err)
+	w.beyondErr = err
 	w.log.Error("checkpoint beyond the end of its partition", zap.Int64("checkpointSequenceNumber", *cp.SequenceNumber),
 		zap.Int64("lastEnqueuedSequenceNumber", p.LastEnqueuedSequenceNumber), zap.Error(err))
 	return true
@@ -439,6 +441,7 @@ func (w *worker) holdBeyondEnd() {
 		case <-w.stopped:
 			return
 		case <-check.C:
+			w.c.opts.Health.Report(w.component(), w.beyondErr) // persistent: /readyz fails until resolved
 			cps, err := w.store.listCurrent(w.ctx)
 			if err != nil {
 				continue
@@ -446,6 +449,7 @@ func (w *worker) holdBeyondEnd() {
 			for _, c := range cps {
 				if c.PartitionID == w.part && !w.beyondEndQuiet(c) {
 					w.log.Info("the checkpoint was moved within the partition; reopening it", zap.Int64("sequenceNumber", *c.SequenceNumber))
+					w.c.opts.Health.Report(w.component(), nil)
 					return
 				}
 			}
@@ -460,3 +464,6 @@ func (w *worker) beyondEndQuiet(cp azeventhubs.Checkpoint) bool {
 	p, err := w.props.GetPartitionProperties(pctx, w.part, nil)
 	return err != nil || *cp.SequenceNumber > p.LastEnqueuedSequenceNumber
 }
+
+// component names the partition for health reports that concern it alone.
+func (w *worker) component() string { return "partition " + w.hub + "/" + w.part }
