@@ -1,6 +1,7 @@
 package kql
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -198,7 +199,7 @@ func substrRunes(s string, start, n int64) string {
 			return ""
 		}
 		end := l
-		if n >= 0 && start+n < l {
+		if n >= 0 && n < l-start {
 			end = start + n
 		}
 		return s[start:end]
@@ -215,7 +216,7 @@ func substrRunes(s string, start, n int64) string {
 		return ""
 	}
 	end := l
-	if n >= 0 && start+n < l {
+	if n >= 0 && n < l-start {
 		end = start + n
 	}
 	return string(r[start:end])
@@ -492,6 +493,10 @@ func init() {
 				}
 				return table.DateTimeNanos(f.now() + d.I)
 			}}
+		}},
+		"ingestion_time": {0, 0, true, func(c *compiler, x *Call, args []*cexpr) *cexpr {
+			c.prog.warnings = append(c.prog.warnings, fmt.Sprintf("%d:%d: ingestion_time() is the evaluation time: a stream has no ingestion time", x.Pos.Line, x.Pos.Column))
+			return &cexpr{typ: table.TypeDateTime, fn: func(f *frame) table.Value { return table.DateTimeNanos(f.now()) }}
 		}},
 		"iff": {3, 3, false, iffBuilder},
 		"iif": {3, 3, false, iffBuilder},
@@ -791,7 +796,6 @@ func (c *compiler) call(x *Call) *cexpr {
 }
 
 var unsupportedFuncs = map[string]string{
-	"ingestion_time":           "a stream has no ingestion time",
 	"parse_user_agent":         "needs a user-agent parser, not available yet",
 	"geo_info_from_ip_address": "needs a GeoIP database, not available yet",
 	"toscalar":                 "needs a tabular subquery",

@@ -92,6 +92,7 @@ func TestPredicatesMeanWhatTheyMeanInKusto(t *testing.T) {
 		{"strcat joins", `strcat(Location, "-", LocationDetails.city) == "NL-Amsterdam"`, true},
 		{"strlen counts characters", `strlen(Location) == 2`, true},
 		{"substring slices", `substring(UserPrincipalName, 0, 5) == "adele"`, true},
+		{"substring with a huge length takes the rest", `substring(Location, 1, 9223372036854775807) == "L"`, true},
 		{"split returns an array that can be indexed", `tostring(split(UserPrincipalName, "@")[1]) == "contoso.com"`, true},
 		{"split with .[n] access", `tostring(split(UserPrincipalName, "@").[0]) == "adele.vance"`, true},
 		{"extract takes a capture group", `extract(@"@(.+)$", 1, UserPrincipalName) == "contoso.com"`, true},
@@ -317,6 +318,22 @@ func TestIgnoredOperatorsAreReportedAsWarnings(t *testing.T) {
 	}
 	if w[0] != "1:38: take ignored: take/limit keeps every matching record in a stream" {
 		t.Errorf("first warning %q", w[0])
+	}
+}
+
+// TestIngestionTimeIsTheEvaluationTime checks the stream's stand-in for
+// ingestion_time() and its warning.
+func TestIngestionTimeIsTheEvaluationTime(t *testing.T) {
+	p := mustCompile(t, "SigninLogs | where ingestion_time() > ago(1m) | extend Ingested = ingestion_time()")
+	outs, err := p.Run(deviceCodeRow(t))
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("Run = %d rows, %v", len(outs), err)
+	}
+	if got := outs[0].Columns[len(outs[0].Columns)-1].Value; got != table.DateTimeNanos(fixedNow.UnixNano()) {
+		t.Errorf("ingestion_time() = %+v, want the clock's now", got)
+	}
+	if w := p.Warnings(); len(w) != 2 {
+		t.Errorf("warnings %q, want one per ingestion_time()", w)
 	}
 }
 
