@@ -249,3 +249,98 @@ func TestPublishedMessagesKeepTheirPropertiesForTheSDK(t *testing.T) {
 		t.Errorf("received %+v", ev)
 	}
 }
+
+func TestRPCRepliesWaitForCreditAndDrainEndsWithTheCreditSpent(t *testing.T) {
+	srv := newServer(t, ehtest.Options{})
+	if err := srv.CreateHub("hub", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Publish("hub", "0", []byte("a"), []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	r := dialRaw(t, srv)
+	r.open(time.Minute)
+	r.send(amqp.FrameAMQP, 0, &amqp.Begin{IncomingWindow: 100, OutgoingWindow: 100})
+	r.next()
+	zero := uint32(0)
+	settled := amqp.SndSettleSettled
+
+	// $cbs: the request goes out before the reply link has any credit.
+	r.send(amqp.FrameAMQP, 0, &amqp.Attach{Name: "cbs-s", Handle: 0, Role: amqp.RoleSender, Source: &amqp.Source{},
+		Target: &amqp.Target{Address: "$cbs"}, InitialDeliveryCount: &zero})
+	if _, p := r.next(); p.(*amqp.Attach).Role != amqp.RoleReceiver {
+		t.Fatalf("attach answered with %+v", p)
+	}
+	if _, p := r.next(); *p.(*amqp.Flow).LinkCredit == 0 {
+		t.Fatalf("no credit for the request link: %+v", p)
+	}
+	r.send(amqp.FrameAMQP, 0, &amqp.Attach{Name: "cbs-r", Handle: 1, Role: amqp.RoleReceiver, SndSettleMode: &settled,
+		Source: &amqp.Source{Address: "$cbs"}, Target: &amqp.Target{Address: "reply-1"}})
+	if _, p := r.next(); p.(*amqp.Attach).SndSettleMode == nil || *p.(*amqp.Attach).SndSettleMode != settled {
+		t.Fatalf("reply link attach %+v, want the requested settle mode echoed", p)
+	}
+	audience := "amqp://" + srv.Namespace() + "/hub/ConsumerGroups/$Default/Partitions/0"
+	replyTo := "reply-1"
+	req, _ := (&amqp.Message{
+		Properties: &amqp.Properties{MessageID: "m1", ReplyTo: &replyTo},
+		ApplicationProperties: amqp.Map{{Key: "operation", Value: "put-token"}, {Key: "type", Value: "servicebus.windows.net:sastoken"},
+			{Key: "name", Value: audience}},
+		Value: sasToken(audience, ehtest.DefaultKeyName, ehtest.DefaultKey, time.Now().Add(time.Hour)), HasValue: true,
+	}).Marshal()
+	yes := true
+	r.send(amqp.FrameAMQP, 0, &amqp.Transfer{Handle: 0, DeliveryID: &zero, DeliveryTag: []byte{0}, MessageFormat: &zero, Settled: &yes, Payload: req})
+	one := uint32(1)
+	nid := uint32(1)
+	r.send(amqp.FrameAMQP, 0, &amqp.Flow{NextIncomingID: &zero, IncomingWindow: 100, NextOutgoingID: nid, OutgoingWindow: 100,
+		Handle: &one, DeliveryCount: &zero, LinkCredit: &one})
+	_, p := r.next()
+	tr, ok := p.(*amqp.Transfer)
+	if !ok || tr.Handle != 1 || tr.Settled == nil || !*tr.Settled {
+		t.Fatalf("got %T %+v, want a settled reply on handle 1", p, p)
+	}
+	var resp amqp.Message
+	if err := resp.Unmarshal(tr.Payload); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := resp.ApplicationProperties.Get("status-code"); code != int32(202) || resp.Properties.CorrelationID != "m1" {
+		t.Fatalf("put-token answered %v / correlation %v, want 202 for m1", code, resp.Properties.CorrelationID)
+	}
+
+	// A receiver that drains: both events, then a flow with the rest of the credit spent.
+	r.send(amqp.FrameAMQP, 0, &amqp.Attach{Name: "events", Handle: 2, Role: amqp.RoleReceiver, SndSettleMode: &settled,
+		Source: &amqp.Source{Address: "hub/ConsumerGroups/$Default/Partitions/0", Filter: amqp.Map{{Key: amqp.Symbol("apache.org:selector-filter:string"),
+			Value: amqp.Described{Descriptor: uint64(0x0000468C00000004), Value: "amqp.annotation.x-opt-offset > '-1'"}}}},
+		Target: &amqp.Target{Address: "me"}})
+	if _, p := r.next(); p.(*amqp.Attach).Source == nil {
+		t.Fatalf("consumer attach refused: %+v", p)
+	}
+	two, five := uint32(2), uint32(5)
+	r.send(amqp.FrameAMQP, 0, &amqp.Flow{NextIncomingID: &one, IncomingWindow: 100, NextOutgoingID: nid, OutgoingWindow: 100,
+		Handle: &two, DeliveryCount: &zero, LinkCredit: &five, Drain: true})
+	var bodies []string
+	for {
+		_, p := r.next()
+		switch p := p.(type) {
+		case *amqp.Transfer:
+			var m amqp.Message
+			if err := m.Unmarshal(p.Payload); err != nil {
+				t.Fatal(err)
+			}
+			bodies = append(bodies, string(m.Data[0]))
+			continue
+		case *amqp.Flow:
+			if p.Handle == nil {
+				continue
+			}
+			if !p.Drain || *p.DeliveryCount != 5 || *p.LinkCredit != 0 || len(bodies) != 2 {
+				t.Fatalf("drain ended with %+v after %v, want delivery-count 5, credit 0 after [a b]", p, bodies)
+			}
+		default:
+			t.Fatalf("unexpected %T %+v", p, p)
+		}
+		break
+	}
+	if bodies[0] != "a" || bodies[1] != "b" {
+		t.Errorf("drained %v, want [a b]", bodies)
+	}
+}
