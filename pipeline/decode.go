@@ -260,9 +260,13 @@ type state struct {
 // costs the record: the value is coerced where Kusto would (a number string
 // to long) or left empty, and counted in streamhunt_fields_coerced_total.
 //
-// Decode returns an error only when fn does, after stopping.
+// Decode returns an error only when fn does, after stopping. A nil fn only
+// counts.
 func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *table.Row) error) (DecodeResult, error) {
 	var res DecodeResult
+	if fn == nil {
+		fn = func(*Record, *table.Row) error { return nil }
+	}
 	if len(body) > d.opts.MaxBodyBytes {
 		d.deadBody(&res, src, body, ReasonBodyTooLarge,
 			fmt.Sprintf("body of %d bytes is larger than the %d-byte limit (raise DecodeOptions.MaxBodyBytes if such bodies are real)", len(body), d.opts.MaxBodyBytes))
