@@ -304,7 +304,7 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 
 	st.body = buf{b: b, in: &st.intern}
 	r := &st.rec
-	var perLA [8]int // by position in table.Tables()
+	var perLA [len(laTables)]int // records by Log Analytics table, for the metric
 	for idx := range st.recs {
 		ri := &st.recs[idx]
 		res.Records++
@@ -412,19 +412,26 @@ func (st *state) row(p *plan) *table.Row {
 	return row
 }
 
+// laTables are the tables a record's category maps to.
+var laTables = [...]*table.Table{
+	table.SigninLogs,
+	table.AADNonInteractiveUserSignInLogs,
+	table.AADServicePrincipalSignInLogs,
+	table.AADManagedIdentitySignInLogs,
+	table.ADFSSignInLogs,
+}
+
 func tableIndex(t *table.Table) int {
 	for i, x := range laTables {
 		if x == t {
 			return i
 		}
 	}
-	return 7
+	panic("pipeline: " + t.Name + " is no category's table")
 }
 
-var laTables = table.Tables()[:5]
-
 func (d *Decoder) count(res *DecodeResult, perLA []int) {
-	for i, n := range perLA[:5] {
+	for i, n := range perLA {
 		if n > 0 {
 			d.decoded[laTables[i]].Add(float64(n))
 		}
