@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 
 	"github.com/streamhunt/streamhunt/internal/metrics"
@@ -37,9 +40,17 @@ type SilenceOptions struct {
 	Logger *zap.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Records lists the last record time per hub and category; nil means
-	// metrics.LastRecords, fed by whoever sets metrics.LastRecordTime.
+	// Records lists the last record time per hub and category. Nil means
+	// metrics.LastRecords, which the watch itself feeds at every Check from
+	// metrics.RecordsReceived: a hub whose count rose since the last Check
+	// gets the current time, under the category the diagnostic setting
+	// writes to that hub (insights-logs-signinlogs is SignInLogs, ...; a hub
+	// of another name counts as category "all").
 	Records func() []metrics.LastRecord
+	// Owns reports whether this replica reads any partition of a hub now; a
+	// hub it does not read is not expected to send it anything (its
+	// partitions moved to another replica). Nil means metrics.PartitionsOwned > 0.
+	Owns func(hub string) bool
 }
 
 // SilenceWatch reports hubs and categories that stopped sending records.
@@ -48,7 +59,10 @@ type SilenceOptions struct {
 // optionally, a finding. Call Check periodically, or Run.
 type SilenceWatch struct {
 	opts SilenceOptions
+	feed bool // feed metrics.LastRecordTime from metrics.RecordsReceived
 	mu   sync.Mutex
+	// received is each hub's records-received count at the last Check.
+	received map[string]float64
 	// reported holds, per silent (hub, category), the last record time that
 	// its silence was reported after.
 	reported map[silenceKey]time.Time
@@ -61,26 +75,37 @@ func NewSilenceWatch(opts SilenceOptions) *SilenceWatch {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Records == nil {
+	feed := opts.Records == nil
+	if feed {
 		opts.Records = metrics.LastRecords
 	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	return &SilenceWatch{opts: opts, reported: map[silenceKey]time.Time{}}
+	if opts.Owns == nil {
+		opts.Owns = ownsPartitions
+	}
+	return &SilenceWatch{opts: opts, feed: feed, received: map[string]float64{}, reported: map[silenceKey]time.Time{}}
 }
 
 // Check evaluates every hub and category once. It returns the findings for
 // silences that started being reportable since the last Check (each is also
 // passed to OnSilence).
 func (w *SilenceWatch) Check() []pipeline.Finding {
+	now := w.opts.Now()
+	w.mu.Lock()
+	if w.feed {
+		w.observeReceived(now)
+	}
 	if w.opts.After <= 0 {
+		w.mu.Unlock()
 		return nil
 	}
-	now := w.opts.Now()
 	var out []pipeline.Finding
-	w.mu.Lock()
 	for _, r := range w.opts.Records() {
+		if !w.opts.Owns(r.Hub) {
+			continue
+		}
 		k := silenceKey{r.Hub, r.Category}
 		silent := now.Sub(r.Time)
 		prev, wasReported := w.reported[k]
@@ -107,13 +132,14 @@ func (w *SilenceWatch) Check() []pipeline.Finding {
 }
 
 // Run calls Check every interval (a tenth of After, between one second and
-// one minute) until ctx ends; it returns nil then.
+// one minute; one minute when reporting is disabled, to keep the
+// last-record metrics fresh) until ctx ends; it returns nil then.
 func (w *SilenceWatch) Run(ctx context.Context) error {
-	if w.opts.After <= 0 {
-		<-ctx.Done()
-		return nil
+	every := time.Minute
+	if w.opts.After > 0 {
+		every = min(max(w.opts.After/10, time.Second), time.Minute)
 	}
-	t := time.NewTicker(min(max(w.opts.After/10, time.Second), time.Minute))
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -125,9 +151,69 @@ func (w *SilenceWatch) Run(ctx context.Context) error {
 	}
 }
 
+// ownsPartitions reports whether metrics.PartitionsOwned is above zero for hub.
+func ownsPartitions(hub string) bool {
+	return sumByLabel(metrics.PartitionsOwned, "hub")[hub] > 0
+}
+
+// sumByLabel sums a collector's counter or gauge values by one label.
+func sumByLabel(c prometheus.Collector, label string) map[string]float64 {
+	sums := map[string]float64{}
+	ch := make(chan prometheus.Metric)
+	go func() {
+		c.Collect(ch)
+		close(ch)
+	}()
+	for m := range ch {
+		var d dto.Metric
+		if err := m.Write(&d); err != nil {
+			continue
+		}
+		v := d.GetCounter().GetValue() + d.GetGauge().GetValue()
+		for _, l := range d.Label {
+			if l.GetName() == label {
+				sums[l.GetValue()] += v
+			}
+		}
+	}
+	return sums
+}
+
+// observeReceived sets metrics.LastRecordTime to now for every hub whose
+// records-received count rose since the last call. Callers hold w.mu.
+func (w *SilenceWatch) observeReceived(now time.Time) {
+	for hub, n := range sumByLabel(metrics.RecordsReceived, "hub") {
+		if n > w.received[hub] {
+			metrics.LastRecordTime.WithLabelValues(hub, CategoryOfHub(hub)).Set(float64(now.UnixNano()) / 1e9)
+		}
+		w.received[hub] = n
+	}
+}
+
+// hubCategories are the hubs an Entra ID diagnostic setting writes to when
+// it names no hub: one per category.
+var hubCategories = map[string]string{
+	"insights-logs-signinlogs":                   "SignInLogs",
+	"insights-logs-noninteractiveusersigninlogs": "NonInteractiveUserSignInLogs",
+	"insights-logs-serviceprincipalsigninlogs":   "ServicePrincipalSignInLogs",
+	"insights-logs-managedidentitysigninlogs":    "ManagedIdentitySignInLogs",
+	"insights-logs-adfssigninlogs":               "ADFSSignInLogs",
+}
+
+// CategoryOfHub returns the sign-in category a diagnostic setting writes to
+// hub, or "all" for a hub of another name (one that receives every category).
+func CategoryOfHub(hub string) string {
+	if c, ok := hubCategories[strings.ToLower(hub)]; ok {
+		return c
+	}
+	return "all"
+}
+
 // silenceFinding builds the finding for one silence. Its recordId is derived
-// from the hub, category and last record time, so the same silence always
-// has the same findingId, across replicas and restarts.
+// from the hub, category and last record time truncated to the threshold, so
+// the same silence has the same findingId across restarts and, nearly
+// always, across the replicas that each noticed it (two silences of one
+// category are at least a threshold apart, so they never share an id).
 func silenceFinding(r metrics.LastRecord, silent, after time.Duration, now time.Time) pipeline.Finding {
 	tableName := r.Category
 	if t, ok := table.TableForCategory(r.Category); ok {
@@ -138,7 +224,7 @@ func silenceFinding(r metrics.LastRecord, silent, after time.Duration, now time.
 	h.Write([]byte{0})
 	h.Write([]byte(r.Category))
 	h.Write([]byte{0})
-	h.Write(strconv.AppendInt(nil, r.Time.UnixNano(), 10))
+	h.Write(strconv.AppendInt(nil, r.Time.Truncate(after).UnixNano(), 10))
 	recordID := hex.EncodeToString(h.Sum(nil))
 	version := sha256.Sum256([]byte(silenceRuleText))
 	return pipeline.Finding{

@@ -41,6 +41,7 @@ func TestSilenceIsReportedOncePerSilence(t *testing.T) {
 					return []metrics.LastRecord{{Hub: "insights-logs-signinlogs", Category: "SignInLogs", Time: last}}
 				},
 				OnSilence: func(f pipeline.Finding) { delivered = append(delivered, f) },
+				Owns:      func(string) bool { return true },
 			})
 			for i, s := range tt.steps {
 				clock.t = t0.Add(s.at)
@@ -67,7 +68,8 @@ func TestSilenceFindingSaysWhichCategoryStoppedAndSince(t *testing.T) {
 	last := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := &fakeClock{t: last.Add(45 * time.Minute)}
 	records := []metrics.LastRecord{{Hub: "insights-logs-noninteractiveusersigninlogs", Category: "NonInteractiveUserSignInLogs", Time: last}}
-	w := NewSilenceWatch(SilenceOptions{After: 30 * time.Minute, Now: clock.Now, Records: func() []metrics.LastRecord { return records }})
+	owns := func(string) bool { return true }
+	w := NewSilenceWatch(SilenceOptions{After: 30 * time.Minute, Now: clock.Now, Records: func() []metrics.LastRecord { return records }, Owns: owns})
 	got := w.Check()
 	if len(got) != 1 {
 		t.Fatalf("%d findings, want 1", len(got))
@@ -96,9 +98,12 @@ func TestSilenceFindingSaysWhichCategoryStoppedAndSince(t *testing.T) {
 		}
 	}
 
-	// Another replica (or this one after a restart) seeing the same silence
-	// derives the same findingId, so sinks can deduplicate.
-	again := NewSilenceWatch(SilenceOptions{After: 30 * time.Minute, Now: func() time.Time { return clock.t.Add(time.Minute) }, Records: func() []metrics.LastRecord { return records }}).Check()
+	// Another replica (its last record a little later) or this one after a
+	// restart, seeing the same silence, derives the same findingId, so sinks
+	// can deduplicate.
+	otherReplica := []metrics.LastRecord{{Hub: records[0].Hub, Category: records[0].Category, Time: last.Add(40 * time.Second)}}
+	again := NewSilenceWatch(SilenceOptions{After: 30 * time.Minute, Now: func() time.Time { return clock.t.Add(time.Minute) },
+		Records: func() []metrics.LastRecord { return otherReplica }, Owns: owns}).Check()
 	if len(again) != 1 || again[0].FindingID != f.FindingID {
 		t.Errorf("the same silence got findingId %v, want %s", again, f.FindingID)
 	}
@@ -116,6 +121,7 @@ func TestSilenceWatchDisabledByANonPositiveThreshold(t *testing.T) {
 func TestSilenceWatchReadsTheLastRecordGauge(t *testing.T) {
 	last := time.Date(2026, 3, 1, 12, 0, 0, 500_000_000, time.UTC)
 	metrics.LastRecordTime.WithLabelValues("silence-test-hub", "ServicePrincipalSignInLogs").Set(float64(last.UnixNano()) / 1e9)
+	metrics.PartitionsOwned.WithLabelValues("silence-test-hub").Set(2)
 	w := NewSilenceWatch(SilenceOptions{After: time.Hour, Now: func() time.Time { return last.Add(2 * time.Hour) }})
 	var found bool
 	for _, f := range w.Check() {
@@ -152,4 +158,69 @@ func TestLastRecordAgeIsExportedPerHubAndCategory(t *testing.T) {
 		}
 	}
 	t.Error("no series for age-test-hub")
+}
+
+func TestTheWatchNoticesAHubThatStopsReceivingRecords(t *testing.T) {
+	const hub = "insights-logs-managedidentitysigninlogs-watchtest"
+	clock := &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	w := NewSilenceWatch(SilenceOptions{After: 10 * time.Minute, Now: clock.Now})
+	mine := func(fs []pipeline.Finding) []pipeline.Finding {
+		var out []pipeline.Finding
+		for _, f := range fs {
+			if f.Source.EventHub == hub {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	received := metrics.RecordsReceived.WithLabelValues(hub, "0")
+	owned := metrics.PartitionsOwned.WithLabelValues(hub)
+	owned.Set(1)
+
+	received.Add(5)
+	if got := mine(w.Check()); len(got) != 0 {
+		t.Fatalf("a hub that just received records was reported: %v", got)
+	}
+	clock.Advance(9 * time.Minute)
+	received.Add(1)
+	w.Check()
+	clock.Advance(9 * time.Minute) // 9 minutes without records
+	if got := mine(w.Check()); len(got) != 0 {
+		t.Fatalf("reported before the threshold: %v", got)
+	}
+	clock.Advance(time.Minute)
+	got := mine(w.Check())
+	if len(got) != 1 {
+		t.Fatalf("%d findings after 10 minutes without records, want 1", len(got))
+	}
+	if c, _ := got[0].Columns.Get("Category"); c.S != "all" {
+		t.Errorf("category %q, want all for a hub of no diagnostic-setting name", c.S)
+	}
+	if want := clock.t.Add(-10 * time.Minute); !got[0].EventTime.Equal(want) {
+		t.Errorf("last record at %s, want %s (the check that saw the count rise)", got[0].EventTime, want)
+	}
+
+	// The hub's partitions move to another replica: this one stops expecting records.
+	owned.Set(0)
+	received.Add(1)
+	w.Check()
+	clock.Advance(time.Hour)
+	if got := mine(w.Check()); len(got) != 0 {
+		t.Errorf("a hub this replica no longer reads was reported: %v", got)
+	}
+}
+
+func TestCategoryOfHubNamesTheDiagnosticSettingCategory(t *testing.T) {
+	tests := []struct{ hub, want string }{
+		{"insights-logs-signinlogs", "SignInLogs"},
+		{"Insights-Logs-NonInteractiveUserSignInLogs", "NonInteractiveUserSignInLogs"},
+		{"insights-logs-serviceprincipalsigninlogs", "ServicePrincipalSignInLogs"},
+		{"insights-logs-managedidentitysigninlogs", "ManagedIdentitySignInLogs"},
+		{"entra-signins", "all"},
+	}
+	for _, tt := range tests {
+		if got := CategoryOfHub(tt.hub); got != tt.want {
+			t.Errorf("CategoryOfHub(%q) = %q, want %q", tt.hub, got, tt.want)
+		}
+	}
 }
