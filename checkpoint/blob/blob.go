@@ -27,6 +27,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/streamhunt/streamhunt/checkpoint"
 	"github.com/streamhunt/streamhunt/internal/metrics"
@@ -351,4 +352,18 @@ func (s *Store) ResetCheckpoint(ctx context.Context, cp azeventhubs.Checkpoint) 
 	}
 	metrics.CheckpointWrites.WithLabelValues(cp.EventHubName, cp.PartitionID, "reset").Inc()
 	return nil
+}
+
+// SoftDeleteEnabled reports whether blob soft delete is on for the account.
+// With soft delete (or versioning) every checkpoint update leaves a deleted
+// version behind and listing slows down over time (field report E.27), so
+// `run` warns at start. It needs the right to read the service properties;
+// callers treat an error as "unknown".
+func SoftDeleteEnabled(ctx context.Context, svc *service.Client) (bool, error) {
+	props, err := svc.GetProperties(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("read blob service properties: %w", err)
+	}
+	p := props.DeleteRetentionPolicy
+	return p != nil && p.Enabled != nil && *p.Enabled, nil
 }

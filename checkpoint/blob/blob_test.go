@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2/checkpoints"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/streamhunt/streamhunt/checkpoint"
 	"github.com/streamhunt/streamhunt/checkpoint/blob"
@@ -216,5 +217,30 @@ func TestContainerIsCreatedOnceWhenReplicasStartTogether(t *testing.T) {
 	}
 	if _, err := cc.GetProperties(context.Background(), nil); err != nil {
 		t.Fatalf("container missing: %v", err)
+	}
+}
+
+func TestSoftDeleteOnTheAccountIsDetected(t *testing.T) {
+	cs := testenv.Azurite(t)
+	svc, err := azblob.NewClientFromConnectionString(cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sc := svc.ServiceClient()
+	on, off, days := true, false, int32(7)
+	if _, err := sc.SetProperties(ctx, &service.SetPropertiesOptions{DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: &on, Days: &days}}); err != nil {
+		t.Fatal(err)
+	}
+	defer sc.SetProperties(ctx, &service.SetPropertiesOptions{DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: &off}}) //nolint:errcheck
+	got, err := blob.SoftDeleteEnabled(ctx, sc)
+	if err != nil || !got {
+		t.Fatalf("soft delete enabled on the account: detected %v, %v", got, err)
+	}
+	if _, err := sc.SetProperties(ctx, &service.SetPropertiesOptions{DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: &off}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := blob.SoftDeleteEnabled(ctx, sc); err != nil || got {
+		t.Fatalf("soft delete off: detected %v, %v", got, err)
 	}
 }

@@ -83,7 +83,7 @@ func runCheckpoints(ctx context.Context, args []string, _ io.Reader, stdout, std
 			}
 			hubs = []string{*hub}
 		}
-		store, err := openCheckpointStore(ctx, cfg.Checkpoints, cfg.Source.OwnershipExpiry)
+		store, err := openCheckpointStore(ctx, cfg.Checkpoints, cfg.Source.OwnershipExpiry, nil)
 		if err != nil {
 			return err
 		}

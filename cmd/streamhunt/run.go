@@ -101,7 +101,7 @@ func serve(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, stderr
 	}
 	defer closeWithTimeout(logger, "sinks", sk.Close)
 
-	store, err := openCheckpointStore(ctx, cfg.Checkpoints, cfg.Source.OwnershipExpiry)
+	store, err := openCheckpointStore(ctx, cfg.Checkpoints, cfg.Source.OwnershipExpiry, logger)
 	if err != nil {
 		health.Report(ops.ComponentCheckpointStore, err)
 		return err
@@ -191,7 +191,7 @@ func credential() (azcore.TokenCredential, error) {
 
 // openCheckpointStore opens the blob container (creating it if missing) or
 // the local directory the configuration names.
-func openCheckpointStore(ctx context.Context, c config.Checkpoints, expiry time.Duration) (checkpoint.Store, error) {
+func openCheckpointStore(ctx context.Context, c config.Checkpoints, expiry time.Duration, logger *zap.Logger) (checkpoint.Store, error) {
 	if c.Dir != "" {
 		return cpfile.New(c.Dir, cpfile.Options{OwnershipExpiry: expiry})
 	}
@@ -212,6 +212,9 @@ func openCheckpointStore(ctx context.Context, c config.Checkpoints, expiry time.
 	}
 	octx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	if on, err := cpblob.SoftDeleteEnabled(octx, svc.ServiceClient()); on && err == nil && logger != nil {
+		logger.Warn("blob soft delete is on for the checkpoint account: every checkpoint update leaves a deleted version and listing slows down over time; turn it off for this account or use an account of its own")
+	}
 	return cpblob.New(octx, svc.ServiceClient().NewContainerClient(c.Container), cpblob.Options{OwnershipExpiry: expiry})
 }
 
