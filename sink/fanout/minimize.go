@@ -1,6 +1,7 @@
 package fanout
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -68,20 +69,15 @@ func (m minimizer) apply(f pipeline.Finding) pipeline.Finding {
 		f.Columns = cols
 		return f
 	}
-	// Inside dynamic columns, replace the value where it is a whole JSON string.
+	// Inside dynamic columns, replace the value wherever it is a whole JSON
+	// string (a value or a key).
 	for i, c := range cols {
-		if c.Value.K != table.KindDynamic {
+		if c.Value.K != table.KindDynamic || !mayHold(c.Value.S, replace) {
 			continue
 		}
-		s := c.Value.S
-		for orig, h := range replace {
-			q, _ := json.Marshal(orig)
-			if strings.Contains(s, string(q)) {
-				r, _ := json.Marshal(h)
-				s = strings.ReplaceAll(s, string(q), string(r))
-			}
+		if out, err := rewriteJSON(c.Value.S, replace); err == nil {
+			cols[i].Value = table.Dynamic(out)
 		}
-		cols[i].Value = table.Dynamic(s)
 	}
 	f.Columns = cols
 	var ents []pipeline.Entity
@@ -112,4 +108,93 @@ func (m minimizer) apply(f pipeline.Finding) pipeline.Finding {
 	}
 	f.Entities = ents
 	return f
+}
+
+// mayHold is a quick test: could the JSON text hold one of the values?
+// (Escapes may spell a value differently, so any backslash says maybe.)
+func mayHold(text string, replace map[string]string) bool {
+	if strings.IndexByte(text, '\\') >= 0 {
+		return true
+	}
+	for orig := range replace {
+		if strings.Contains(text, orig) {
+			return true
+		}
+	}
+	return false
+}
+
+// rewriteJSON re-encodes JSON text token by token, keeping key order and
+// numbers as written, with every string equal to a key of replace replaced
+// by its value.
+func rewriteJSON(text string, replace map[string]string) (string, error) {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var out bytes.Buffer
+	if err := rewriteValue(dec, &out, replace); err != nil {
+		return "", err
+	}
+	return out.String(), nil
+}
+
+func writeJSONString(out *bytes.Buffer, s string) {
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	out.Truncate(out.Len() - 1) // Encode's newline
+}
+
+func rewriteValue(dec *json.Decoder, out *bytes.Buffer, replace map[string]string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch v := tok.(type) {
+	case json.Delim:
+		open, close := byte(v), byte('}')
+		if v == '[' {
+			close = ']'
+		}
+		out.WriteByte(open)
+		for n := 0; dec.More(); n++ {
+			if n > 0 {
+				out.WriteByte(',')
+			}
+			if open == '{' {
+				k, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				key, _ := k.(string)
+				if r, ok := replace[key]; ok {
+					key = r
+				}
+				writeJSONString(out, key)
+				out.WriteByte(':')
+			}
+			if err := rewriteValue(dec, out, replace); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return err
+		}
+		out.WriteByte(close)
+	case string:
+		if r, ok := replace[v]; ok {
+			v = r
+		}
+		writeJSONString(out, v)
+	case json.Number:
+		out.WriteString(v.String())
+	case bool:
+		if v {
+			out.WriteString("true")
+		} else {
+			out.WriteString("false")
+		}
+	case nil:
+		out.WriteString("null")
+	}
+	return nil
 }

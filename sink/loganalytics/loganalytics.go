@@ -306,17 +306,17 @@ func retryAfter(resp *http.Response) time.Duration {
 	for _, h := range []string{"retry-after-ms", "x-ms-retry-after-ms"} {
 		if v := resp.Header.Get(h); v != "" {
 			if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
-				return time.Duration(ms) * time.Millisecond
+				return time.Duration(min(ms, int64(retry.MaxRetryAfter/time.Millisecond))) * time.Millisecond
 			}
 		}
 	}
 	v := resp.Header.Get("Retry-After")
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
+		return time.Duration(min(n, int64(retry.MaxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := time.Until(t); d > 0 {
-			return d
+			return min(d, retry.MaxRetryAfter)
 		}
 	}
 	return 0

@@ -25,6 +25,9 @@ import (
 const (
 	DefaultInitialBackoff = 500 * time.Millisecond
 	DefaultMaxBackoff     = 60 * time.Second
+	// MaxRetryAfter caps a server's Retry-After: past it the sink asks again
+	// rather than sleep on an absurd (or overflowing) value.
+	MaxRetryAfter = time.Hour
 )
 
 // Dead letter reasons for findings a sink did not deliver.
@@ -149,7 +152,7 @@ func (p Policy) Do(ctx context.Context, sinkName string, logger *zap.Logger, op 
 		}
 		wait := jitter(backoff)
 		if f.RetryAfter > 0 {
-			wait = f.RetryAfter
+			wait = min(f.RetryAfter, MaxRetryAfter)
 		}
 		if p.GiveUpAfter > 0 && time.Since(first)+wait > p.GiveUpAfter {
 			return fmt.Errorf("%w after %s: %w", ErrGaveUp, time.Since(first).Round(time.Millisecond), err)

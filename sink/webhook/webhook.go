@@ -356,7 +356,7 @@ func hostOf(raw string) string {
 }
 
 // RetryAfter parses a Retry-After header (seconds or an HTTP date) into a
-// wait; 0 when absent or unparsable.
+// wait, at most retry.MaxRetryAfter; 0 when absent or unparsable.
 func RetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -366,11 +366,14 @@ func RetryAfter(v string, now time.Time) time.Duration {
 		if n <= 0 {
 			return 0
 		}
+		if n > int64(retry.MaxRetryAfter/time.Second) {
+			return retry.MaxRetryAfter
+		}
 		return time.Duration(n) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, retry.MaxRetryAfter)
 		}
 	}
 	return 0

@@ -270,6 +270,7 @@ func TestRetryAfterParsesSecondsAndDates(t *testing.T) {
 		{"an HTTP date", "Thu, 03 Dec 2026 20:00:30 GMT", 30 * time.Second},
 		{"a date in the past means no wait", "Thu, 03 Dec 2026 19:00:00 GMT", 0},
 		{"garbage means no wait", "soon", 0},
+		{"an absurd wait is capped at an hour", "9227000000", time.Hour},
 		{"absent", "", 0},
 	}
 	for _, tt := range tests {
