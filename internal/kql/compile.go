@@ -454,6 +454,9 @@ func (c *compiler) tabular(e Expr) {
 			c.inline(x, ls.let.Func)
 			return
 		}
+		if x.Name == "datatable" || x.Name == "externaldata" {
+			c.fail(x.Pos, "unsupported in per-record rules: %s (a rule reads the sign-in stream)", x.Name)
+		}
 		c.fail(x.Pos, "unsupported in per-record rules: %s(...) as a table; start the query with a table name", x.Name)
 	default:
 		c.fail(e.Position(), "a query must start with a table name, for example SigninLogs | where ...")

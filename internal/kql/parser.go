@@ -137,6 +137,11 @@ func (p *parser) parseLet() *Let {
 	name := p.parseName("after let")
 	p.expect("=", "after the let name")
 	l := &Let{Pos: at, Name: name}
+	if p.isWord("view") && p.peekN(1).kind == tPunct && p.peekN(1).text == "(" {
+		p.take() // a view is a function that union * would also read
+		l.Func = p.parseFuncDef()
+		return l
+	}
 	if p.isPunct("(") && p.looksLikeParams() {
 		l.Func = p.parseFuncDef()
 		return l
@@ -284,11 +289,15 @@ func (p *parser) parseTabular() Expr {
 	case t.kind == tIdent && (t.text == "datatable" || t.text == "externaldata" || t.text == "print" ||
 		t.text == "range" || t.text == "find" || t.text == "search" || t.text == "evaluate" || t.text == "materialized_view"):
 		nt := p.peekN(1)
-		if t.text == "print" || t.text == "range" || t.text == "find" || t.text == "search" || t.text == "evaluate" ||
-			(nt.kind == tPunct && (nt.text == "(" || nt.text == "[")) {
+		switch {
+		case (t.text == "datatable" || t.text == "externaldata") && nt.kind == tPunct && nt.text == "(":
+			src = p.parseDataTable()
+		case t.text == "print" || t.text == "range" || t.text == "find" || t.text == "search" || t.text == "evaluate" ||
+			(nt.kind == tPunct && (nt.text == "(" || nt.text == "[")):
 			p.fail(t.pos, "unsupported: %s", t.text)
+		default:
+			src = p.parseExpr()
 		}
-		src = p.parseExpr()
 	default:
 		src = p.parseExpr()
 	}
@@ -300,6 +309,34 @@ func (p *parser) parseTabular() Expr {
 		pl.Ops = append(pl.Ops, p.parseOperator())
 	}
 	return pl
+}
+
+// parseDataTable parses datatable(schema)[values] and
+// externaldata(schema)[urls] with (properties); the rows are not kept.
+func (p *parser) parseDataTable() Expr {
+	t := p.take()
+	p.parseTypeName()
+	p.expect("[", "after the "+t.text+" schema")
+	for !p.isPunct("]") {
+		p.parseExpr()
+		if !p.accept(",") {
+			break
+		}
+	}
+	p.expect("]", "to close the "+t.text+" values")
+	if p.accept("with") {
+		p.expect("(", "after with")
+		for !p.isPunct(")") {
+			p.parseOptionName()
+			p.expect("=", "after the property name")
+			p.parseExpr()
+			if !p.accept(",") {
+				break
+			}
+		}
+		p.expect(")", "to close the properties")
+	}
+	return &Call{Pos: t.pos, Name: t.text}
 }
 
 func (p *parser) parseUnion(at Pos) *Union {
@@ -533,6 +570,35 @@ func (p *parser) parseOperator() Operator {
 		}
 		p.expect(")", "to close mv-apply's subquery")
 		op.Arg = sub
+	case "make-series":
+		op.Options = p.parseOptions("kind")
+		for {
+			op.Items = append(op.Items, p.parseAssign())
+			if p.accept("default") {
+				p.expect("=", "after default")
+				p.parseExpr()
+			}
+			if !p.accept(",") {
+				break
+			}
+		}
+		p.expect("on", "in make-series")
+		p.parseAdditive()
+		if p.accept("in") {
+			p.parseExpr()
+		} else {
+			if p.accept("from") {
+				p.parseAdditive()
+			}
+			if p.accept("to") {
+				p.parseAdditive()
+			}
+			p.expect("step", "in make-series")
+			p.parseAdditive()
+		}
+		if p.accept("by") {
+			op.By = p.parseAssigns()
+		}
 	case "as":
 		op.Options = p.parseOptions()
 		op.Names = []NamePat{{Pos: p.cur().pos, Name: p.parseName("after as")}}
