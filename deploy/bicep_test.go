@@ -503,6 +503,16 @@ func TestBicepTemplates(t *testing.T) {
 		if !strings.Contains(main.text, "param kubernetesServiceAccount string = 'system:serviceaccount:"+m.namespace.Name+":"+m.serviceAccount.Name+"'") {
 			t.Errorf("the federated credential's subject is not the base's service account %s/%s", m.namespace.Name, m.serviceAccount.Name)
 		}
+		for _, fc := range []struct{ resource, subjectParam string }{
+			{"federatedCredential", "kubernetesServiceAccount"}, {"kedaFederatedCredential", "kedaServiceAccount"},
+		} {
+			if !strings.Contains(main.resources[fc.resource].body, "subject: "+fc.subjectParam+"\n") {
+				t.Errorf("federated credential %s is not for %s", fc.resource, fc.subjectParam)
+			}
+		}
+		if m.triggerAuth.Spec.PodIdentity == nil || m.triggerAuth.Spec.PodIdentity.IdentityID == nil {
+			t.Error("the TriggerAuthentication does not name the identity the KEDA operator's federated credential grants")
+		}
 	})
 }
 

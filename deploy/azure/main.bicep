@@ -10,7 +10,8 @@
 //     template in ../loganalytics, shared with the loganalytics sink's tests);
 //   - a user-assigned managed identity with only the roles it needs;
 //   - optionally an Azure Container Apps app that runs streamhunt with a KEDA
-//     Event Hubs scale rule, and a federated credential for AKS workload identity;
+//     Event Hubs scale rule, and federated credentials for AKS workload identity
+//     (streamhunt's service account and KEDA's operator);
 //   - optionally private endpoints for Event Hubs and Blob Storage.
 //
 // Build and deploy (docs/deploy.md):
@@ -105,6 +106,9 @@ param kubernetesOidcIssuerUrl string = ''
 @description('Kubernetes namespace and service account of streamhunt (deploy/kubernetes/base).')
 param kubernetesServiceAccount string = 'system:serviceaccount:streamhunt:streamhunt'
 
+@description('Service account of the KEDA operator, which reads the hubs and checkpoints with the same identity (TriggerAuthentication podIdentity identityId).')
+param kedaServiceAccount string = 'system:serviceaccount:keda:keda-operator'
+
 @description('Reach Event Hubs and Blob Storage only through private endpoints in privateEndpointSubnetId; public network access is disabled.')
 param enablePrivateEndpoints bool = false
 
@@ -144,6 +148,23 @@ resource federatedCredential 'Microsoft.ManagedIdentity/userAssignedIdentities/f
       'api://AzureADTokenExchange'
     ]
   }
+}
+
+// KEDA's operator exchanges its own service account token for the identity.
+// Credentials of one identity cannot be written concurrently: hence dependsOn.
+resource kedaFederatedCredential 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials@2023-01-31' = if (!empty(kubernetesOidcIssuerUrl)) {
+  parent: identity
+  name: 'keda-operator'
+  properties: {
+    issuer: kubernetesOidcIssuerUrl
+    subject: kedaServiceAccount
+    audiences: [
+      'api://AzureADTokenExchange'
+    ]
+  }
+  dependsOn: [
+    federatedCredential
+  ]
 }
 
 // ---------------------------------------------------------------- Event Hubs
