@@ -115,6 +115,13 @@ func New(rs []rules.Rule, opts Options) (*Pipeline, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	// Every Log Analytics table is produced, if only as a row of Nulls, so
+	// that records of tables no rule reads are still counted per table.
+	for _, t := range table.Tables() {
+		if _, ok := need[t]; !ok && !table.IsDefender(t) {
+			need[t] = nil
+		}
+	}
 	p.dec = NewDecoder(need, DecodeOptions{MaxBodyBytes: opts.MaxBodyBytes})
 	return p, nil
 }
