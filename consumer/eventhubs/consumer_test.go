@@ -566,3 +566,56 @@ func TestACheckpointBeyondTheEndIsReportedAndNeverRewound(t *testing.T) {
 		t.Errorf("partition 0 still unhealthy after the reset: %+v", c)
 	}
 }
+
+// countingStore counts checkpoint writes.
+type countingStore struct {
+	checkpoint.Store
+	writes atomic.Int64
+}
+
+func (c *countingStore) SetCheckpoint(ctx context.Context, cp azeventhubs.Checkpoint, o *azeventhubs.SetCheckpointOptions) error {
+	c.writes.Add(1)
+	return c.Store.SetCheckpoint(ctx, cp, o)
+}
+
+func TestAnIdlePartitionIsNeverCheckpointedAgain(t *testing.T) {
+	f := newFixture(t, 1)
+	store := &countingStore{Store: f.store()}
+	recs := records("rec", 3)
+	f.publish("0", recs...)
+	start(t, f.options(store))
+	eventually(t, "the checkpoint at the last event", func() bool { return f.checkpoints(store)["0"] == 2 })
+	before := store.writes.Load()
+	// Ten checkpoint intervals with nothing new: an empty batch is never written.
+	time.Sleep(10 * 100 * time.Millisecond)
+	if after := store.writes.Load(); after != before {
+		t.Fatalf("%d checkpoint writes on an idle partition", after-before)
+	}
+	if got := f.checkpoints(store)["0"]; got != 2 {
+		t.Fatalf("checkpoint moved to %d on an idle partition", got)
+	}
+}
+
+func TestAConnectionStringWithEntityPathReadsItsHub(t *testing.T) {
+	f := newFixture(t, 1)
+	opts := f.options(f.store())
+	opts.ConnectionString = f.srv.ConnectionString(f.hub)
+	recs := records("ep", 2)
+	f.publish("0", recs...)
+	start(t, opts)
+	eventually(t, "findings through an EntityPath connection string", func() bool { return hasAll(uniqueIDs(f.sink.FindingIDs()), recs) })
+}
+
+func TestAConnectionStringForAnotherHubIsAnErrorAtStart(t *testing.T) {
+	f := newFixture(t, 1)
+	opts := f.options(f.store())
+	opts.ConnectionString = f.srv.ConnectionString("insights-logs-auditlogs")
+	c, err := eventhubs.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `EntityPath "insights-logs-auditlogs" differs from hub "insights-logs-signinlogs"`) {
+		t.Fatalf("Run: %v, want the EntityPath mismatch named", err)
+	}
+}
