@@ -1101,7 +1101,7 @@ func toStr(v table.Value) string {
 		if len(v.S) > 0 && v.S[0] == '"' {
 			return jsonStringValue(v.S)
 		}
-		return v.S
+		return compactDynamic(v).S
 	case table.KindBool:
 		return boolText(v)
 	case table.KindInt, table.KindLong:

@@ -87,6 +87,7 @@ func TestPredicatesMeanWhatTheyMeanInKusto(t *testing.T) {
 		{"tolong of a dynamic number", `tolong(Status.errorCode) < 1`, true},
 		{"tostring of a dynamic string is its raw text", `tostring(DeviceDetail.operatingSystem) == "Windows 10"`, true},
 		{"tostring of a dynamic object is compact JSON", `tostring(LocationDetails.geoCoordinates) == '{"latitude":52.37,"longitude":4.89}'`, true},
+		{"tostring of parsed JSON with white space is compact", `tostring(parse_json('{ "a" : [ 1, "b c" ] }')) == '{"a":[1,"b c"]}'`, true},
 		{"tolower lowers", `tolower(AppDisplayName) == "microsoft azure cli"`, true},
 		{"toupper raises", `toupper(Location) == "NL"`, true},
 		{"strcat joins", `strcat(Location, "-", LocationDetails.city) == "NL-Amsterdam"`, true},
