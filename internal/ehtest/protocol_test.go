@@ -344,3 +344,21 @@ func TestRPCRepliesWaitForCreditAndDrainEndsWithTheCreditSpent(t *testing.T) {
 		t.Errorf("drained %v, want [a b]", bodies)
 	}
 }
+
+func TestASilentClientIsDroppedAfterTwiceTheIdleTimeout(t *testing.T) {
+	srv := newServer(t, ehtest.Options{IdleTimeout: 200 * time.Millisecond, HeartbeatInterval: time.Hour})
+	r := dialRaw(t, srv)
+	if open := r.open(time.Minute); open.IdleTimeout != 200 {
+		t.Fatalf("server announced idle-time-out %d ms, want 200", open.IdleTimeout)
+	}
+	r.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, _, err := r.recv(); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("the server kept a silent connection open")
+			}
+			return
+		}
+	}
+}
