@@ -167,24 +167,18 @@ func (h *Health) Readiness() Readiness {
 	sort.Strings(names)
 	for _, n := range names {
 		c := h.components[n]
-		s := ComponentStatus{Name: n, Healthy: true, Failures: c.failures, LastError: c.lastErr}
+		s := ComponentStatus{Name: n, Failures: c.failures, LastError: c.lastErr}
+		persistent := false
 		if c.failures > 0 {
 			failingFor := now.Sub(c.failingSince)
 			s.FailingFor = failingFor.Round(time.Millisecond).String()
-			if c.failures >= h.opts.FailAfter || failingFor >= h.opts.FailWindow {
-				s.Healthy = false
-			}
+			persistent = c.failures >= h.opts.FailAfter || failingFor >= h.opts.FailWindow
 		}
-		if !c.everOK && c.failures == 0 {
-			// Required and never reached: not an error yet, but not ready.
-			s.Healthy = false
-			s.Waiting = true
-		}
-		if !c.everOK && c.failures > 0 && slices.Contains(h.opts.Require, n) {
-			// A required component that has never been reached is not ready,
-			// even before its failures count as persistent.
-			s.Healthy = false
-		}
+		// A required component never reached makes the replica unready at
+		// once: it is starting, or cannot start.
+		neverReached := !c.everOK && slices.Contains(h.opts.Require, n)
+		s.Healthy = !persistent && !neverReached
+		s.Waiting = neverReached && c.failures == 0
 		if !s.Healthy {
 			r.Ready = false
 		}

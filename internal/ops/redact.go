@@ -44,8 +44,7 @@ func NewRedactor(secrets ...string) *Redactor {
 		if len(s) < minSecretLen {
 			continue
 		}
-		q, _ := json.Marshal(s)
-		for _, f := range []string{s, string(q[1 : len(q)-1])} {
+		for _, f := range []string{s, jsonEscaped(s)} {
 			if !seen[f] {
 				seen[f] = true
 				forms = append(forms, f)
@@ -63,6 +62,17 @@ func NewRedactor(secrets ...string) *Redactor {
 		r.values = strings.NewReplacer(pairs...)
 	}
 	return r
+}
+
+// jsonEscaped returns s as it appears inside a JSON string written by zap
+// (which, unlike encoding/json's default, leaves <, > and & alone).
+func jsonEscaped(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	q := strings.TrimSpace(b.String())
+	return q[1 : len(q)-1]
 }
 
 // secretParts splits connection strings and SAS URLs into the values that
