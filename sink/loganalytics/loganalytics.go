@@ -239,8 +239,9 @@ func (s *Sink) splitAt(fs []pipeline.Finding, limit int) ([]chunk, []pipeline.Fi
 	var chunks []chunk
 	var tooBig []pipeline.Finding
 	cur := chunk{body: []byte{'['}}
+	var scratch []byte
 	for i := range fs {
-		row, err := encodeRow(&fs[i], now)
+		row, err := encodeRow(scratch[:0], &fs[i], now)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode finding %s for Log Analytics: %w", fs[i].FindingID, err)
 		}
@@ -258,6 +259,7 @@ func (s *Sink) splitAt(fs []pipeline.Finding, limit int) ([]chunk, []pipeline.Fi
 		}
 		cur.body = append(cur.body, row...)
 		cur.findings = append(cur.findings, fs[i])
+		scratch = row
 	}
 	if len(cur.findings) > 0 {
 		cur.body = append(cur.body, ']')

@@ -2,8 +2,10 @@ package loganalytics
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
+	"github.com/streamhunt/streamhunt/internal/table"
 	"github.com/streamhunt/streamhunt/pipeline"
 )
 
@@ -130,7 +132,75 @@ func RowOf(f *pipeline.Finding, now time.Time) Row {
 	}
 }
 
-// encodeRow returns the row's JSON.
-func encodeRow(f *pipeline.Finding, now time.Time) ([]byte, error) {
-	return json.Marshal(RowOf(f, now))
+// encodeRow appends the row's JSON to dst: the same as json.Marshal of
+// RowOf (a test checks), written directly, since json.Marshal re-validates
+// and copies every column's JSON (the dynamic ones can be large).
+func encodeRow(dst []byte, f *pipeline.Finding, now time.Time) ([]byte, error) {
+	r := RowOf(f, now)
+	str := func(key, v string, first bool) {
+		if !first {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, key...)
+		dst = append(dst, `":`...)
+		dst = pipeline.AppendValueJSON(dst, table.TypeString, table.Str(v))
+	}
+	raw := func(key string, v []byte) {
+		dst = append(dst, ',', '"')
+		dst = append(dst, key...)
+		dst = append(dst, `":`...)
+		dst = append(dst, v...)
+	}
+	optTime := func(key string, v *string) {
+		if v == nil {
+			raw(key, []byte("null"))
+			return
+		}
+		str(key, *v, false)
+	}
+	dst = append(dst, '{')
+	str("TimeGenerated", r.TimeGenerated, true)
+	str("FindingId", r.FindingID, false)
+	raw("SchemaVersion", strconv.AppendInt(nil, int64(r.SchemaVersion), 10))
+	str("RuleId", r.RuleID, false)
+	str("RuleName", r.RuleName, false)
+	str("RuleVersion", r.RuleVersion, false)
+	str("Severity", r.Severity, false)
+	for _, kv := range []struct {
+		key string
+		v   any
+	}{{"Tactics", r.Tactics}, {"Techniques", r.Techniques}} {
+		b, err := json.Marshal(kv.v)
+		if err != nil {
+			return nil, err
+		}
+		raw(kv.key, b)
+	}
+	str("Table", r.Table, false)
+	str("RecordId", r.RecordID, false)
+	str("CorrelationId", r.CorrelationID, false)
+	str("SourceTenantId", r.SourceTenantID, false)
+	optTime("EventTime", r.EventTime)
+	optTime("DetectedTime", r.DetectedTime)
+	str("UserPrincipalName", r.UserPrincipalName, false)
+	str("IPAddress", r.IPAddress, false)
+	str("AppDisplayName", r.AppDisplayName, false)
+	str("AppId", r.AppID, false)
+	ents, err := json.Marshal(r.Entities)
+	if err != nil {
+		return nil, err
+	}
+	raw("Entities", ents)
+	src, err := r.Source.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	raw("Source", src)
+	cols, err := r.Columns.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	raw("Columns", cols)
+	return append(dst, '}'), nil
 }
