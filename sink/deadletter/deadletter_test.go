@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/streamhunt/streamhunt/internal/metrics"
 	"github.com/streamhunt/streamhunt/internal/testenv"
 	"github.com/streamhunt/streamhunt/pipeline"
 	"github.com/streamhunt/streamhunt/sink/blob"
@@ -63,6 +65,8 @@ func TestFileIsCreatedOnlyWhenTheFirstDeadLetterArrives(t *testing.T) {
 	if _, err := os.Stat(p); !os.IsNotExist(err) {
 		t.Fatalf("dead letter file exists after no dead letters (stat: %v)", err)
 	}
+	counted := metrics.DeadLetters.WithLabelValues("invalid-json")
+	before := testutil.ToFloat64(counted)
 	w = NewFile(p)
 	if err := w.WriteDeadLetters(context.Background(), samples()); err != nil {
 		t.Fatal(err)
@@ -75,6 +79,9 @@ func TestFileIsCreatedOnlyWhenTheFirstDeadLetterArrives(t *testing.T) {
 	got := readLines(t, data)
 	if len(got) != 2 || w.Count() != 2 {
 		t.Fatalf("file holds %d lines, Count() = %d, want 2 and 2", len(got), w.Count())
+	}
+	if d := testutil.ToFloat64(counted) - before; d != 2 {
+		t.Fatalf("streamhunt_dead_letters_total{reason=invalid-json} rose by %v, want 2", d)
 	}
 }
 

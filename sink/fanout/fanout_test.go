@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/streamhunt/streamhunt/internal/metrics"
 	"github.com/streamhunt/streamhunt/internal/table"
 	"github.com/streamhunt/streamhunt/pipeline"
 	"github.com/streamhunt/streamhunt/sink"
@@ -165,7 +167,7 @@ func TestAllowlistsKeepBenignFindingsFromNotificationSinksOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			notify := &sinktest.Recorder{SinkName: "soc"}
+			notify := &sinktest.Recorder{SinkName: "soc-" + tt.name}
 			archive := &sinktest.Recorder{SinkName: "archive"}
 			f := newFanout(t, []Target{{Sink: notify, Notify: true}, {Sink: archive}}, []Allowlist{tt.allow})
 			if err := f.Write(context.Background(), batch); err != nil {
@@ -173,6 +175,10 @@ func TestAllowlistsKeepBenignFindingsFromNotificationSinksOnly(t *testing.T) {
 			}
 			if got := len(notify.FindingIDs()); got != tt.want {
 				t.Fatalf("notification sink got %d findings, want %d", got, tt.want)
+			}
+			counted := testutil.ToFloat64(metrics.SinkSuppressed.WithLabelValues(notify.Name(), f0.RuleID, "allowlist"))
+			if counted != float64(2-tt.want) {
+				t.Fatalf("streamhunt_sink_findings_suppressed_total{reason=allowlist} = %v, want %d", counted, 2-tt.want)
 			}
 			if got := len(archive.FindingIDs()); got != 2 {
 				t.Fatalf("archive sink got %d findings, want both", got)

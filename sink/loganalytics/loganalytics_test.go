@@ -16,7 +16,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/streamhunt/streamhunt/internal/metrics"
 	"github.com/streamhunt/streamhunt/internal/table"
 	"github.com/streamhunt/streamhunt/internal/testenv"
 	"github.com/streamhunt/streamhunt/pipeline"
@@ -153,8 +155,15 @@ func TestThreeMegabytesArriveAsSeveralRequestsEachUnderOneMegabyte(t *testing.T)
 	in := &ingestion{}
 	s, store := start(t, in, Config{})
 	b := bigBatch(3 << 20)
+	s.SetName("la-3mb")
 	if err := s.Write(context.Background(), b); err != nil {
 		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(metrics.SinkDelivered.WithLabelValues("la-3mb")); got != float64(len(b.Findings)) {
+		t.Fatalf("streamhunt_sink_findings_delivered_total = %v, want %d", got, len(b.Findings))
+	}
+	if got := testutil.ToFloat64(metrics.SinkAttempts.WithLabelValues("la-3mb")); got != float64(len(in.sizes)) {
+		t.Fatalf("streamhunt_sink_attempts_total = %v, want one per request (%d)", got, len(in.sizes))
 	}
 	if len(in.sizes) < 4 {
 		t.Fatalf("%d requests for 3 MB, want at least 4 (each under 1 MB)", len(in.sizes))

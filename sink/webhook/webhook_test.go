@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/streamhunt/streamhunt/internal/metrics"
 	"github.com/streamhunt/streamhunt/pipeline"
 	"github.com/streamhunt/streamhunt/sink"
 	"github.com/streamhunt/streamhunt/sink/retry"
@@ -386,6 +389,8 @@ func TestStormControlSendsOnePerRuleAndEntityAndCountsTheRest(t *testing.T) {
 	same := func(i int) pipeline.Finding { return sinktest.Finding(i * 50) }
 	ctx := context.Background()
 	first := same(0)
+	suppressed := metrics.SinkSuppressed.WithLabelValues("webhook", first.RuleID, "storm")
+	before := testutil.ToFloat64(suppressed)
 	write := func(fs ...pipeline.Finding) {
 		t.Helper()
 		if err := s.Write(ctx, sink.Batch{Findings: fs}); err != nil {
@@ -407,6 +412,9 @@ func TestStormControlSendsOnePerRuleAndEntityAndCountsTheRest(t *testing.T) {
 	json.Unmarshal(rc.bodies[3], &last)
 	if last.FindingID != same(4).FindingID || last.SuppressedCount != 3 {
 		t.Fatalf("next window's notification = %+v, want finding 200 carrying suppressedCount 3", last)
+	}
+	if got := testutil.ToFloat64(suppressed) - before; got != 3 {
+		t.Fatalf("streamhunt_sink_findings_suppressed_total{reason=storm} rose by %v, want 3", got)
 	}
 	if strings.Contains(string(rc.bodies[0]), "suppressedCount") {
 		t.Fatalf("first notification carries a suppressed count: %s", rc.bodies[0])
