@@ -17,6 +17,7 @@ import (
 
 	"github.com/streamhunt/streamhunt/checkpoint"
 	"github.com/streamhunt/streamhunt/checkpoint/blob"
+	"github.com/streamhunt/streamhunt/checkpoint/file"
 	"github.com/streamhunt/streamhunt/consumer/eventhubs"
 	"github.com/streamhunt/streamhunt/internal/ehtest"
 	"github.com/streamhunt/streamhunt/internal/ops"
@@ -618,4 +619,40 @@ func TestAConnectionStringForAnotherHubIsAnErrorAtStart(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `EntityPath "insights-logs-auditlogs" differs from hub "insights-logs-signinlogs"`) {
 		t.Fatalf("Run: %v, want the EntityPath mismatch named", err)
 	}
+}
+
+func TestTheLocalDirectoryStoreServesTwoReplicas(t *testing.T) {
+	f := newFixture(t, 4)
+	dir := t.TempDir()
+	newStore := func() checkpoint.Store {
+		s, err := file.New(dir, file.Options{OwnershipExpiry: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	watch := newStore()
+	for i := 0; i < 2; i++ {
+		opts := f.options(newStore())
+		opts.ClientOptions.InstanceID = fmt.Sprintf("local-%d", i)
+		start(t, opts)
+	}
+	var sent []string
+	for p := 0; p < 4; p++ {
+		recs := records(fmt.Sprintf("dir-p%d", p), 5)
+		f.publish(fmt.Sprint(p), recs...)
+		sent = append(sent, recs...)
+	}
+	eventually(t, "every finding", func() bool { return hasAll(uniqueIDs(f.sink.FindingIDs()), sent) })
+	eventually(t, "two replicas with two partitions each", func() bool {
+		per := map[string]int{}
+		for _, o := range f.owners(watch) {
+			per[o]++
+		}
+		return per["local-0"] == 2 && per["local-1"] == 2
+	})
+	eventually(t, "every partition checkpointed at its last event", func() bool {
+		c := f.checkpoints(watch)
+		return c["0"] == 4 && c["1"] == 4 && c["2"] == 4 && c["3"] == 4
+	})
 }
