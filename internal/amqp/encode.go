@@ -145,19 +145,6 @@ func appendLong(b []byte, v int64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, codeLong), uint64(v))
 }
 
-// appendCompound writes the header of a list or map whose body (count and
-// items) is already in body, choosing the 8-bit form when it fits.
-func appendCompound(b []byte, code8, code32 byte, count int, body []byte) []byte {
-	if count < 256 && len(body)+1 < 256 {
-		b = append(b, code8, byte(len(body)+1), byte(count))
-		return append(b, body...)
-	}
-	b = append(b, code32)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(body)+4))
-	b = binary.BigEndian.AppendUint32(b, uint32(count))
-	return append(b, body...)
-}
-
 // appendListHeader reserves a list32 header at the end of b and returns the
 // position to patch with finishList once the items are written.
 func appendListHeader(b []byte) ([]byte, int) {

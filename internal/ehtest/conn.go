@@ -77,7 +77,8 @@ func (c *conn) kill() {
 	})
 }
 
-// serve runs the connection until it ends, then stops its goroutines.
+// serve runs the connection until it ends (run always returns why), then
+// stops its goroutines.
 func (c *conn) serve() {
 	err := c.run()
 	c.kill()
@@ -89,7 +90,7 @@ func (c *conn) serve() {
 	c.sessions = nil
 	c.mu.Unlock()
 	c.wg.Wait()
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		c.log.Debug("ehtest: connection ended", zap.Error(err))
 	}
 }
