@@ -33,12 +33,11 @@ const (
 // the reader goroutine, the delivery goroutines of its receiver links and the
 // heartbeat goroutine all take it. Partition locks nest inside it.
 type conn struct {
-	srv   *Server
-	id    uint64
-	nc    net.Conn
-	isTLS bool
-	log   *zap.Logger
-	br    *bufio.Reader
+	srv *Server
+	id  uint64
+	nc  net.Conn
+	log *zap.Logger
+	br  *bufio.Reader
 
 	mu           sync.Mutex
 	bw           *bufio.Writer
@@ -58,8 +57,8 @@ type conn struct {
 func newConn(s *Server, nc net.Conn, isTLS bool) *conn {
 	id := s.nextConnID.Add(1)
 	return &conn{
-		srv: s, id: id, nc: nc, isTLS: isTLS,
-		log:      s.log.With(zap.Uint64("conn", id), zap.String("remote", nc.RemoteAddr().String())),
+		srv: s, id: id, nc: nc,
+		log:      s.log.With(zap.Uint64("conn", id), zap.String("remote", nc.RemoteAddr().String()), zap.Bool("tls", isTLS)),
 		br:       bufio.NewReaderSize(nc, 64<<10),
 		bw:       bufio.NewWriterSize(nc, 256<<10),
 		sessions: map[uint16]*session{},
