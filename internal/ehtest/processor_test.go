@@ -52,6 +52,7 @@ type runningProcessor struct {
 	mu     sync.Mutex
 	owned  map[string]bool
 	bodies []string
+	lost   int // partitions taken away (ErrorCodeOwnershipLost)
 }
 
 func startProcessor(t *testing.T, srv *ehtest.Server, store azeventhubs.CheckpointStore, name string) *runningProcessor {
@@ -121,8 +122,15 @@ func (rp *runningProcessor) consume(ctx context.Context, pc *azeventhubs.Process
 			}
 			rp.mu.Unlock()
 		}
+		var ehErr *azeventhubs.Error
+		if errors.As(err, &ehErr) && ehErr.Code == azeventhubs.ErrorCodeOwnershipLost {
+			rp.mu.Lock()
+			rp.lost++
+			rp.mu.Unlock()
+			return
+		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return // ownership lost, or the processor stopped
+			return // the processor stopped
 		}
 		if ctx.Err() != nil {
 			return
@@ -254,5 +262,25 @@ func TestTwoProcessorsShareEightPartitionsAndAThirdTakesOverWhenOneCloses(t *tes
 		if seen[b] != 1 {
 			t.Errorf("event %q read %d times, want once", b, seen[b])
 		}
+	}
+}
+
+func TestAJoiningProcessorStealsPartitionsAndTheLoserSeesOwnershipLost(t *testing.T) {
+	srv := newServer(t, ehtest.Options{})
+	if err := srv.CreateHub("hub", 4); err != nil {
+		t.Fatal(err)
+	}
+	store := blobStore(t)
+	p1 := startProcessor(t, srv, store, "p1")
+	eventually(t, 30*time.Second, "p1 owns all 4 partitions", func() bool { return p1.ownedCount() == 4 })
+	p2 := startProcessor(t, srv, store, "p2")
+	eventually(t, 30*time.Second, "p1 and p2 own 2 partitions each", func() bool {
+		return p1.ownedCount() == 2 && p2.ownedCount() == 2
+	})
+	p1.mu.Lock()
+	lost := p1.lost
+	p1.mu.Unlock()
+	if lost != 2 {
+		t.Errorf("p1 saw ownership lost %d times, want 2 (once per stolen partition)", lost)
 	}
 }
