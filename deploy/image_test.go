@@ -360,6 +360,10 @@ func TestImageBuildStageRunsAndTheBinaryStartsAsTheImageWould(t *testing.T) {
 		}
 	})
 
+	t.Run("the service answers probes, exports metrics, logs JSON without secrets, reports a silent category and stops on SIGTERM", func(t *testing.T) {
+		checkRunningService(t, bin)
+	})
+
 	t.Run("the image carries an SBOM listing every module linked into the binary", func(t *testing.T) {
 		var sbomPath string
 		for _, c := range copied {
