@@ -2,6 +2,8 @@ package ops
 
 import (
 	"errors"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,5 +118,28 @@ func TestHealthOptionsFromConfigRequireTheHubAndTheCheckpointStore(t *testing.T)
 	o := HealthOptionsFrom(Config{FailAfter: 7, FailWindow: 2 * time.Minute})
 	if o.FailAfter != 7 || o.FailWindow != 2*time.Minute || len(o.Require) != 2 {
 		t.Errorf("options = %+v", o)
+	}
+}
+
+func TestConcurrentReportsSettleOnTheLastOutcomeOfEachComponent(t *testing.T) {
+	h := NewHealth(HealthOptions{FailAfter: 1, Require: []string{ComponentEventHubs}})
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				h.Report(ComponentEventHubs, errUnreachable)
+				h.SetStuck("insights-logs-signinlogs", strconv.Itoa(g), i%2 == 0)
+				_ = h.Readiness()
+				h.Report(ComponentEventHubs, nil)
+			}
+			h.SetStuck("insights-logs-signinlogs", strconv.Itoa(g), false)
+		}(g)
+	}
+	wg.Wait()
+	h.Report(ComponentEventHubs, nil)
+	if r := h.Readiness(); !r.Ready || len(r.Stuck) != 0 {
+		t.Errorf("after every goroutine reported success and unstuck its partition: %+v", r)
 	}
 }
