@@ -528,3 +528,46 @@ func TestManualCreditDeliversExactlyWhatIsAskedFor(t *testing.T) {
 		}
 	}
 }
+
+func TestTheFullestBatchesTheSDKBuildsAreAccepted(t *testing.T) {
+	srv := newServer(t, ehtest.Options{})
+	if err := srv.CreateHub("hub", 1); err != nil {
+		t.Fatal(err)
+	}
+	prod := newProducer(t, srv, "hub")
+	pid := "0"
+	newBatch := func() *azeventhubs.EventDataBatch {
+		b, err := prod.NewEventDataBatch(ctxFor(t, 10*time.Second), &azeventhubs.EventDataBatchOptions{PartitionID: &pid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// The largest single body the batch takes, found by bisection.
+	lo, hi := 1, 1<<20
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if newBatch().AddEventData(&azeventhubs.EventData{Body: make([]byte, mid)}, nil) == nil {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	big := newBatch()
+	if err := big.AddEventData(&azeventhubs.EventData{Body: make([]byte, lo)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// And a batch filled with small events to the limit.
+	small := newBatch()
+	for small.AddEventData(&azeventhubs.EventData{Body: []byte("0123456789")}, nil) == nil {
+	}
+	for _, b := range []*azeventhubs.EventDataBatch{big, small} {
+		if err := prod.SendEventDataBatch(ctxFor(t, 10*time.Second), b, nil); err != nil {
+			t.Fatalf("sending a full batch of %d events (%d bytes): %v", b.NumEvents(), b.NumBytes(), err)
+		}
+	}
+	st, _ := srv.PartitionState("hub", "0")
+	if want := int64(small.NumEvents()); st.LastSequenceNumber != want {
+		t.Errorf("server holds events up to %d, want %d (one big, %d small)", st.LastSequenceNumber, want, want)
+	}
+}
