@@ -61,17 +61,16 @@ type serviceMonitor struct {
 
 // manifests is the base, every object decoded strictly into its API type.
 type manifests struct {
-	kustomization   kustomization
-	namespace       corev1.Namespace
-	serviceAccount  corev1.ServiceAccount
-	configMaps      map[string]corev1.ConfigMap
-	deployment      appsv1.Deployment
-	pdb             policyv1.PodDisruptionBudget
-	service         corev1.Service
-	serviceMonitor  serviceMonitor
-	scaledObject    scaledObject
-	triggerAuth     triggerAuthentication
-	runConfigSource []byte
+	kustomization  kustomization
+	namespace      corev1.Namespace
+	serviceAccount corev1.ServiceAccount
+	configMaps     map[string]corev1.ConfigMap
+	deployment     appsv1.Deployment
+	pdb            policyv1.PodDisruptionBudget
+	service        corev1.Service
+	serviceMonitor serviceMonitor
+	scaledObject   scaledObject
+	triggerAuth    triggerAuthentication
 }
 
 func loadBase(t *testing.T) *manifests {
@@ -167,9 +166,9 @@ func (m *manifests) container(t *testing.T) corev1.Container {
 	return cs[0]
 }
 
-// runConfig returns the run configuration the pod reads, as the binary
-// would load it, and the ConfigMap key it comes from.
-func (m *manifests) runConfig(t *testing.T) (*config.Config, []byte) {
+// runConfig returns the run configuration the pod reads, loaded as the
+// binary loads it.
+func (m *manifests) runConfig(t *testing.T) *config.Config {
 	t.Helper()
 	c := m.container(t)
 	cfgPath := c.Args[len(c.Args)-1]
@@ -200,18 +199,18 @@ func (m *manifests) runConfig(t *testing.T) (*config.Config, []byte) {
 			if err != nil {
 				t.Fatalf("ConfigMap %s key %s does not load as a run configuration:\n%v", cm.Name, key, err)
 			}
-			return cfg, []byte(data)
+			return cfg
 		}
 	}
 	t.Fatalf("no volume mount provides %s from a ConfigMap", cfgPath)
-	return nil, nil
+	return nil
 }
 
 func TestKubernetesBase(t *testing.T) {
 	m := loadBase(t)
 	c := m.container(t)
 	pod := m.deployment.Spec.Template
-	cfg, _ := m.runConfig(t)
+	cfg := m.runConfig(t)
 
 	t.Run("the run configuration in the ConfigMap loads and validates", func(t *testing.T) {
 		if cfg.Source.Namespace == "" || cfg.Checkpoints.AccountURL == "" {
