@@ -571,3 +571,50 @@ func TestTheFullestBatchesTheSDKBuildsAreAccepted(t *testing.T) {
 		t.Errorf("server holds events up to %d, want %d (one big, %d small)", st.LastSequenceNumber, want, want)
 	}
 }
+
+func TestReceiversWithoutEpochAreLimitedToFiveAndYieldToEpochReceivers(t *testing.T) {
+	srv := newServer(t, ehtest.Options{})
+	if err := srv.CreateHub("hub", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Publish("hub", "0", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	cons := newConsumer(t, srv, "hub", azeventhubs.DefaultConsumerGroup)
+	open := func(epoch *int64) (*azeventhubs.PartitionClient, error) {
+		pc, err := cons.NewPartitionClient("0", &azeventhubs.PartitionClientOptions{OwnerLevel: epoch,
+			StartPosition: azeventhubs.StartPosition{Earliest: to(true)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pc.Close(context.Background()) })
+		_, err = pc.ReceiveEvents(ctxFor(t, 10*time.Second), 1, nil)
+		return pc, err
+	}
+	var plain []*azeventhubs.PartitionClient
+	for i := 0; i < 5; i++ {
+		pc, err := open(nil)
+		if err != nil {
+			t.Fatalf("receiver %d without epoch: %v", i+1, err)
+		}
+		plain = append(plain, pc)
+	}
+	if _, err := open(nil); err == nil || !strings.Contains(err.Error(), "amqp:resource-limit-exceeded") {
+		t.Fatalf("a sixth receiver without epoch: %v, want amqp:resource-limit-exceeded", err)
+	}
+	if _, err := open(to(int64(0))); err != nil {
+		t.Fatalf("an epoch receiver: %v", err)
+	}
+	// The epoch receiver took the partition from all five.
+	for i, pc := range plain {
+		_, err := pc.ReceiveEvents(ctxFor(t, 10*time.Second), 1, nil)
+		var ehErr *azeventhubs.Error
+		if !errors.As(err, &ehErr) || ehErr.Code != azeventhubs.ErrorCodeOwnershipLost {
+			t.Errorf("receiver %d without epoch: %v, want ErrorCodeOwnershipLost", i+1, err)
+		}
+	}
+	st, _ := srv.PartitionState("hub", "0")
+	if len(st.Receivers) != 1 || st.Receivers[0].Epoch == nil {
+		t.Errorf("receivers %+v, want only the epoch receiver", st.Receivers)
+	}
+}
