@@ -138,6 +138,10 @@ func (f *bicep) checkReferences(t errorer) {
 			t.Errorf("%s: var %s is declared but never used", f.path, v)
 		}
 	}
+	loopVars := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\bfor \(?(\w+)(?:, (\w+))?\)? in `).FindAllStringSubmatch(code, -1) {
+		loopVars[m[1]], loopVars[m[2]] = true, true
+	}
 	isSymbol := func(s string) bool {
 		_, r := f.resources[s]
 		_, m := f.modules[s]
@@ -149,8 +153,8 @@ func (f *bicep) checkReferences(t errorer) {
 	} {
 		for _, m := range re.FindAllStringSubmatch(code, -1) {
 			s := m[1]
-			if f.params[s] != "" || f.vars[s] || s == "link" || s == "c" || s == "category" || s == "hub" || s == "name" {
-				continue // params, vars and loop variables
+			if f.params[s] != "" || f.vars[s] || loopVars[s] {
+				continue
 			}
 			if !isSymbol(s) {
 				t.Errorf("%s: %q is used as a resource but no resource or module has that name", f.path, m[0])
