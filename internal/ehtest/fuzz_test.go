@@ -3,17 +3,11 @@ package ehtest_test
 import (
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/streamhunt/streamhunt/internal/amqp"
 	"github.com/streamhunt/streamhunt/internal/ehtest"
-)
-
-var (
-	fuzzSrvOnce sync.Once
-	fuzzSrv     *ehtest.Server
 )
 
 // FuzzServerFrames sends arbitrary bytes after a valid handshake: the server
@@ -35,17 +29,17 @@ func FuzzServerFrames(f *testing.F) {
 		&amqp.Flow{NextIncomingID: &zero, IncomingWindow: 1, Handle: &one, LinkCredit: &one, Drain: true}, &amqp.Detach{Handle: 1, Closed: true}))
 	f.Add(frames(begin, &amqp.Attach{Name: "p", Handle: 0, Role: amqp.RoleSender, Target: &amqp.Target{Address: "hub"}},
 		&amqp.Transfer{Handle: 0, DeliveryID: &zero, More: true, Payload: []byte{0}}, &amqp.End{}, &amqp.Close{}))
+	srv, err := ehtest.NewServer(ehtest.Options{IdleTimeout: 200 * time.Millisecond})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { srv.Close() })
+	if err := srv.CreateHub("hub", 1); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzSrvOnce.Do(func() {
-			srv, err := ehtest.NewServer(ehtest.Options{IdleTimeout: 200 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv.CreateHub("hub", 1)
-			fuzzSrv = srv // lives for the fuzzing process
-		})
 		for round := 0; round < 2; round++ {
-			nc, err := net.Dial("tcp", fuzzSrv.Namespace())
+			nc, err := net.Dial("tcp", srv.Namespace())
 			if err != nil {
 				t.Fatalf("the server stopped accepting: %v", err)
 			}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -360,5 +362,46 @@ func TestASilentClientIsDroppedAfterTwiceTheIdleTimeout(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+func TestCloseStopsEveryServerGoroutineWhileClientsAreAttached(t *testing.T) {
+	srv, err := ehtest.NewServer(ehtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.CreateHub("hub", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Publish("hub", "0", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	cons := newConsumer(t, srv, "hub", azeventhubs.DefaultConsumerGroup)
+	for _, id := range []string{"0", "1"} {
+		pc, err := cons.NewPartitionClient(id, &azeventhubs.PartitionClientOptions{StartPosition: azeventhubs.StartPosition{Earliest: to(true)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		pc.ReceiveEvents(ctx, 1, nil) // attaches the link
+		cancel()
+	}
+	srv.SetResponseDelay(time.Hour) // a pending delayed response must not hold Close up
+	go cons.GetEventHubProperties(context.Background(), nil)
+	dialRaw(t, srv).open(time.Minute)
+	eventually(t, 10*time.Second, "both connections are open", func() bool { return srv.Connections() == 2 })
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, fn := range []string{"ehtest.(*conn)", "ehtest.(*Server)"} {
+		if strings.Contains(stacks, fn) {
+			t.Fatalf("a server goroutine (%s) outlived Close:\n%s", fn, stacks)
+		}
+	}
+	if _, err := net.DialTimeout("tcp", srv.Namespace(), time.Second); err == nil {
+		t.Error("the listener still accepts after Close")
 	}
 }
