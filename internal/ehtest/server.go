@@ -77,7 +77,8 @@ type Options struct {
 	// IdleTimeout is announced to clients; a client silent for twice as long is
 	// disconnected. Default 60 s.
 	IdleTimeout time.Duration
-	// Logger receives connection-level logs; default none.
+	// Logger receives connection-level logs; default none. At debug level it
+	// gets every frame in and out, except the transfers of events.
 	Logger *zap.Logger
 	// Now is the clock for enqueued times and token expiry; default time.Now.
 	// Enqueued times never go backwards within a partition.
