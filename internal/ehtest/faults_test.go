@@ -209,6 +209,29 @@ func TestRefusedAttachesFailUntilTheServerAcceptsAgain(t *testing.T) {
 	}
 }
 
+func TestOnlyTheNextAttachesAreRefusedWhenCounted(t *testing.T) {
+	srv := newServer(t, ehtest.Options{})
+	if err := srv.CreateHub("hub", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Publish("hub", "0", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	cons := newConsumer(t, srv, "hub", azeventhubs.DefaultConsumerGroup)
+	srv.RefuseNextAttaches(1, "amqp:not-allowed", "refused once by the test")
+	if _, err := earliest(t, cons).ReceiveEvents(ctxFor(t, 10*time.Second), 1, nil); err == nil || !strings.Contains(err.Error(), "refused once") {
+		t.Fatalf("first receive: %v, want the injected error", err)
+	}
+	if evs := receiveN(t, earliest(t, cons), 1); string(evs[0].Body) != "x" {
+		t.Errorf("second receive read %q, want x", evs[0].Body)
+	}
+	// A retryable condition is retried by the SDK until it is accepted.
+	srv.RefuseNextAttaches(2, "com.microsoft:server-busy", "busy for two attaches")
+	if evs := receiveN(t, earliest(t, cons), 1); string(evs[0].Body) != "x" {
+		t.Errorf("after two busy refusals read %q, want x", evs[0].Body)
+	}
+}
+
 func TestDelayedResponsesOutlastAShortDeadline(t *testing.T) {
 	srv := newServer(t, ehtest.Options{})
 	if err := srv.CreateHub("hub", 1); err != nil {

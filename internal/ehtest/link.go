@@ -187,7 +187,7 @@ func epochString(e *int64) string {
 // setupConsumer checks a receiver attach and sets the link's partition,
 // consumer group, epoch and start position.
 func (c *conn) setupConsumer(l *link, a *amqp.Attach) *amqp.Error {
-	if e := c.srv.refuse.Load(); e != nil {
+	if e := c.srv.attachRefusal(); e != nil {
 		return e
 	}
 	addr := trimAddress(l.sourceAddr)
@@ -246,7 +246,7 @@ func (c *conn) setupConsumer(l *link, a *amqp.Attach) *amqp.Error {
 
 // setupProducer checks a sender attach: to "<hub>" or "<hub>/Partitions/<id>".
 func (c *conn) setupProducer(l *link) *amqp.Error {
-	if e := c.srv.refuse.Load(); e != nil {
+	if e := c.srv.attachRefusal(); e != nil {
 		return e
 	}
 	addr := trimAddress(l.targetAddr)

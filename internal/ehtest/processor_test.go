@@ -56,13 +56,19 @@ type runningProcessor struct {
 }
 
 func startProcessor(t *testing.T, srv *ehtest.Server, store azeventhubs.CheckpointStore, name string) *runningProcessor {
+	return startProcessorAt(t, srv, store, name, azeventhubs.StartPosition{Earliest: to(true)})
+}
+
+// startProcessorAt starts a processor whose partitions without checkpoint
+// start at start.
+func startProcessorAt(t *testing.T, srv *ehtest.Server, store azeventhubs.CheckpointStore, name string, start azeventhubs.StartPosition) *runningProcessor {
 	t.Helper()
 	cons := newConsumer(t, srv, "hub", azeventhubs.DefaultConsumerGroup)
 	proc, err := azeventhubs.NewProcessor(cons, store, &azeventhubs.ProcessorOptions{
 		LoadBalancingStrategy:       azeventhubs.ProcessorStrategyGreedy,
 		UpdateInterval:              100 * time.Millisecond,
 		PartitionExpirationDuration: 2 * time.Second,
-		StartPositions:              azeventhubs.StartPositions{Default: azeventhubs.StartPosition{Earliest: to(true)}},
+		StartPositions:              azeventhubs.StartPositions{Default: start},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -282,5 +288,21 @@ func TestAJoiningProcessorStealsPartitionsAndTheLoserSeesOwnershipLost(t *testin
 	p1.mu.Unlock()
 	if lost != 2 {
 		t.Errorf("p1 saw ownership lost %d times, want 2 (once per stolen partition)", lost)
+	}
+}
+
+func TestAnInvalidOffsetMakesTheProcessorRestartThePartitionFromEarliest(t *testing.T) {
+	srv := newServer(t, ehtest.Options{})
+	if err := srv.CreateHub("hub", 1); err != nil {
+		t.Fatal(err)
+	}
+	old := publishRound(t, srv, 1, "old", 3)
+	srv.RefuseNextAttaches(1, "com.microsoft:georeplication:invalid-offset", "injected by the test")
+	// Starting at Latest, the processor would read none of the old events;
+	// after the refusal the SDK retries from Earliest.
+	p := startProcessorAt(t, srv, blobStore(t), "p", azeventhubs.StartPosition{Latest: to(true)})
+	eventually(t, 30*time.Second, "the old events are read", func() bool { return len(p.read()) >= len(old) })
+	if got := p.read(); strings.Join(got, " ") != strings.Join(old, " ") {
+		t.Errorf("read %v, want %v", got, old)
 	}
 }

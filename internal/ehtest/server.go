@@ -146,6 +146,9 @@ type Server struct {
 
 	responseDelay atomic.Int64 // nanoseconds
 	refuse        atomic.Pointer[amqp.Error]
+	refuseMu      sync.Mutex
+	refuseNext    int // attaches still to refuse with refuseNextErr
+	refuseNextErr *amqp.Error
 	nextConnID    atomic.Uint64
 }
 
@@ -455,6 +458,31 @@ func (s *Server) RefuseAttaches(condition, description string) {
 		return
 	}
 	s.refuse.Store(&amqp.Error{Condition: amqp.Symbol(condition), Description: description})
+}
+
+// RefuseNextAttaches makes the server refuse the next n receiver and sender
+// attaches with the given error, then accept again; e.g. one
+// "com.microsoft:server-busy" to see a client retry.
+func (s *Server) RefuseNextAttaches(n int, condition, description string) {
+	s.refuseMu.Lock()
+	defer s.refuseMu.Unlock()
+	s.refuseNext = n
+	s.refuseNextErr = &amqp.Error{Condition: amqp.Symbol(condition), Description: description}
+}
+
+// attachRefusal returns the error an entity attach is refused with by the
+// injected faults, or nil.
+func (s *Server) attachRefusal() *amqp.Error {
+	if e := s.refuse.Load(); e != nil {
+		return e
+	}
+	s.refuseMu.Lock()
+	defer s.refuseMu.Unlock()
+	if s.refuseNext > 0 {
+		s.refuseNext--
+		return s.refuseNextErr
+	}
+	return nil
 }
 
 // DetachLinks detaches every receiver link of a partition with the given
