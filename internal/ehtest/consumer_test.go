@@ -618,3 +618,22 @@ func TestReceiversWithoutEpochAreLimitedToFiveAndYieldToEpochReceivers(t *testin
 		t.Errorf("receivers %+v, want only the epoch receiver", st.Receivers)
 	}
 }
+
+func TestAConsumerGroupAddedLaterCanRead(t *testing.T) {
+	srv := newServer(t, ehtest.Options{})
+	if err := srv.CreateHub("hub", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Publish("hub", "0", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddConsumerGroups("hub", "late"); err != nil {
+		t.Fatal(err)
+	}
+	if evs := receiveN(t, earliest(t, newConsumer(t, srv, "hub", "LATE")), 1); string(evs[0].Body) != "x" {
+		t.Errorf("read %q, want x (consumer group names are case-insensitive)", evs[0].Body)
+	}
+	if err := srv.AddConsumerGroups("nohub", "g"); err == nil || !strings.Contains(err.Error(), "CreateHub") {
+		t.Errorf("adding a group to a missing hub: %v, want an error that says to create it", err)
+	}
+}
