@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streamhunt/streamhunt/internal/table"
 	"github.com/streamhunt/streamhunt/internal/testenv"
 )
 
@@ -28,6 +29,13 @@ type oracleVerdict struct {
 // runOracle asks Microsoft's parser about each query, keyed by id.
 func runOracle(t *testing.T, queries map[string]string) map[string]oracleVerdict {
 	t.Helper()
+	return runOracleWith(t, queries, nil)
+}
+
+// runOracleWith also analyzes the queries against the given tables, as
+// Kusto.Language's semantic checks do, when tables is not nil.
+func runOracleWith(t *testing.T, queries map[string]string, tables []*table.Table) map[string]oracleVerdict {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		testenv.Missing(t, "node", "install Node.js 20 to run Microsoft's KQL parser as the test oracle")
@@ -40,11 +48,31 @@ func runOracle(t *testing.T, queries map[string]string) map[string]oracleVerdict
 	var in bytes.Buffer
 	enc := json.NewEncoder(&in)
 	for id, text := range queries {
-		if err := enc.Encode(map[string]string{"id": id, "text": text}); err != nil {
+		if err := enc.Encode(map[string]any{"id": id, "text": text, "analyze": tables != nil}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(node, filepath.Join("testdata", "oracle.js"), modules)
+	args := []string{filepath.Join("testdata", "oracle.js"), modules}
+	if tables != nil {
+		schemas := map[string]string{}
+		for _, tb := range tables {
+			cols := make([]string, len(tb.Columns))
+			for i, c := range tb.Columns {
+				cols[i] = c.Name + ":" + c.Type.String()
+			}
+			schemas[tb.Name] = "(" + strings.Join(cols, ", ") + ")"
+		}
+		b, err := json.Marshal(schemas)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "tables.json")
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, file)
+	}
+	cmd := exec.Command(node, args...)
 	cmd.Stdin = &in
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -246,4 +274,109 @@ func firstLine(s string) string {
 		s = s[:80]
 	}
 	return s
+}
+
+// TestCompileAgreesWithMicrosoftsAnalyzerOnTypes checks Compile's type
+// errors against Kusto.Language's semantic analysis over the same schemas.
+func TestCompileAgreesWithMicrosoftsAnalyzerOnTypes(t *testing.T) {
+	t.Parallel()
+	good := []string{
+		seedSentinel, seedDefender,
+		"SigninLogs | where ResultType == 0 and ResultType != 1 and ResultType in (0, 50125)",
+		"SigninLogs | where DeviceDetail.isCompliant == false and Status.errorCode == 0 and LocationDetails.countryOrRegion == 'US'",
+		"SigninLogs | where toint(ResultType) > 0 and TimeGenerated > ago(1d)",
+		"AADNonInteractiveUserSignInLogs | where todynamic(DeviceDetail).deviceId == ''",
+		"SigninLogs | extend os = tostring(DeviceDetail.operatingSystem) | where os has 'windows' | project os, UserPrincipalName",
+		"SigninLogs | mv-expand d = todynamic(AuthenticationDetails) | where d.succeeded == true",
+		"SigninLogs | where TimeGenerated between (ago(7d) .. ago(1d)) and DurationMs * 2 > 10",
+		"SigninLogs | where IsInteractive == true and isnotempty(AppId) and UserAgent has_any ('curl', 'python')",
+	}
+	bad := []string{
+		"SigninLogs | where ResultType > 0",
+		"SigninLogs | where TimeGenerated > '2024-01-01'",
+		"AADNonInteractiveUserSignInLogs | where DeviceDetail.deviceId == ''",
+		"SigninLogs | where ResultTyp == 0",
+		"SigninLogs | where resulttype == 0",
+		"SigninLogs | where isempty(Location, 1)",
+		"SigninLogs | where Location + 'x' == 'NLx'",
+		"SignInLogs | where ResultType == 0",
+		"SigninLogs | project UserPrincipalName | where AppId == 'x'",
+		"SigninLogs | extend x = AuthenticationDetails[0].authenticationMethod",
+	}
+	queries := map[string]string{}
+	for i, q := range good {
+		queries["g"+strconv.Itoa(i)] = q
+	}
+	for i, q := range bad {
+		queries["b"+strconv.Itoa(i)] = q
+	}
+	verdicts := runOracleWith(t, queries, table.Tables())
+	for id, q := range queries {
+		v := verdicts[id]
+		if v.OK != (id[0] == 'g') {
+			t.Errorf("Microsoft's analyzer says ok=%v (%s) for %q; the test list says otherwise", v.OK, v.Error, q)
+		}
+		pq, err := Parse(q)
+		if err == nil {
+			_, err = CompileAll(pq, CatalogFunc(table.Lookup), Options{})
+		}
+		if (err == nil) != v.OK {
+			t.Errorf("Compile(%q) = %v, but Microsoft's analyzer says ok=%v (%s)", q, err, v.OK, v.Error)
+		}
+	}
+}
+
+// TestCompileAgreesWithMicrosoftsAnalyzerOnTheRowLocalCorpus compiles the
+// row-local public queries in both engines against the project's schemas.
+func TestCompileAgreesWithMicrosoftsAnalyzerOnTheRowLocalCorpus(t *testing.T) {
+	t.Parallel()
+	shared := testenv.SharedDir(t)
+	f, err := os.Open(filepath.Join(shared, "kql-corpus", "queries.jsonl"))
+	if err != nil {
+		t.Skipf("corpus absent: %v", err)
+	}
+	defer f.Close()
+	queries := map[string]string{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var q corpusQuery
+		if err := json.Unmarshal(sc.Bytes(), &q); err != nil {
+			t.Fatal(err)
+		}
+		if q.Dup == "" && q.MSOK && q.Class == "a-rowlocal" {
+			queries[q.ID] = q.Text
+		}
+	}
+	verdicts := runOracleWith(t, queries, table.Tables())
+	var bothOK, bothErr, oursUnsupported, onlyOurs, onlyTheirs int
+	for id, q := range queries {
+		v := verdicts[id]
+		pq, err := Parse(q)
+		if err == nil {
+			_, err = CompileAll(pq, CatalogFunc(table.Lookup), Options{})
+		}
+		switch {
+		case err == nil && v.OK:
+			bothOK++
+		case err != nil && !v.OK:
+			bothErr++
+		case isUnsupported(err):
+			oursUnsupported++
+		case err != nil && strings.Contains(err.Error(), "the query has no tabular expression"):
+			// Only let statements: valid KQL that returns nothing, and no rule.
+			oursUnsupported++
+		case err != nil:
+			onlyOurs++
+			t.Errorf("%s: Compile says %v, Microsoft's analyzer accepts it", id, err)
+		default:
+			onlyTheirs++
+			t.Logf("%s: Microsoft's analyzer says %q at %d, Compile accepts it", id, v.Error, v.Offset)
+		}
+	}
+	t.Logf("row-local corpus against the real schemas: both accept %d, both refuse %d, ours refuses %d as unsupported or not a rule, only ours refuses %d, only Microsoft's refuses %d",
+		bothOK, bothErr, oursUnsupported, onlyOurs, onlyTheirs)
+	if onlyTheirs > 0 {
+		t.Errorf("Compile accepts %d row-local queries that Microsoft's analyzer refuses", onlyTheirs)
+	}
 }
