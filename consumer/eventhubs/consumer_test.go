@@ -343,7 +343,8 @@ func TestASinkOutagePausesConsumptionHoldsTheCheckpointAndLosesNothing(t *testin
 // release anything.
 type killable struct {
 	checkpoint.Store
-	dead atomic.Bool
+	dead          atomic.Bool
+	noCheckpoints atomic.Bool // checkpoint writes fail; claims still work
 }
 
 var errKilled = errors.New("replica killed")
@@ -363,7 +364,7 @@ func (k *killable) ListOwnership(ctx context.Context, ns, hub, cg string, o *aze
 }
 
 func (k *killable) SetCheckpoint(ctx context.Context, cp azeventhubs.Checkpoint, o *azeventhubs.SetCheckpointOptions) error {
-	if k.dead.Load() {
+	if k.dead.Load() || k.noCheckpoints.Load() {
 		return errKilled
 	}
 	return k.Store.SetCheckpoint(ctx, cp, o)
@@ -433,11 +434,17 @@ func TestThreeReplicasShareEightPartitionsAndSurviveACloseAndAKill(t *testing.T)
 	})
 	eventually(t, "round b delivered", func() bool { return hasAll(uniqueIDs(f.sink.FindingIDs()), sent) })
 
-	// Kill replica 1: no release, no final checkpoint.
+	// Replica 1 keeps reading and delivering but its checkpoints stop
+	// landing; then it is killed: no release, no final checkpoint.
+	stores[1].noCheckpoints.Store(true)
+	before := len(f.sink.FindingIDs())
+	roundC := len(sent)
+	send("c")
+	roundC = len(sent) - roundC
+	eventually(t, "round c delivered", func() bool { return hasAll(uniqueIDs(f.sink.FindingIDs()), sent) })
 	stores[1].dead.Store(true)
 	killed := time.Now()
 	reps[1].stop(t)
-	send("c")
 	eventually(t, "replica 2 owns all 8", func() bool {
 		o := f.owners(watch)
 		for _, id := range o {
@@ -452,7 +459,11 @@ func TestThreeReplicasShareEightPartitionsAndSurviveACloseAndAKill(t *testing.T)
 	if took := time.Since(killed); took > 2*time.Second+40*150*time.Millisecond {
 		t.Errorf("partitions of the killed replica moved after %s, far beyond the 2s ownership expiry", took)
 	}
-	eventually(t, "round c delivered", func() bool { return hasAll(uniqueIDs(f.sink.FindingIDs()), sent) })
+	// Replica 2 reads replica 1's uncheckpointed window again.
+	eventually(t, "the uncheckpointed window redelivered", func() bool { return len(f.sink.FindingIDs())-before > roundC })
+	if redelivered := len(f.sink.FindingIDs()) - before - roundC; redelivered > roundC {
+		t.Errorf("%d findings redelivered, more than the %d records of the uncheckpointed window", redelivered, roundC)
+	}
 
 	got := uniqueIDs(f.sink.FindingIDs())
 	want := map[string]bool{}
