@@ -89,29 +89,46 @@ func Builtin() ([]Rule, error) {
 	return out, nil
 }
 
-// Load reads the user's rules from files, directories (recursively: .kql,
-// .yaml, .yml, .md) and globs. A path that does not exist or a glob that
-// matches nothing is an error.
+// Load reads the user's rules from files, directories and globs; see
+// LoadWithWarnings. It drops the warnings.
 func Load(paths ...string) ([]Rule, error) {
+	rs, _, err := LoadWithWarnings(paths...)
+	return rs, err
+}
+
+// LoadWithWarnings reads the user's rules from files, directories
+// (recursively: .kql, .yaml, .yml, .md) and globs.
+//
+// In a directory, every entry whose name starts with "." is skipped, file or
+// directory: Kubernetes mounts a ConfigMap as hidden `..<timestamp>/` and
+// `..data` entries next to one symlink per key, and editors and git leave
+// hidden files. Symlinks are followed, to files and to directories.
+//
+// A path that does not exist or a glob that matches nothing is an error; a
+// directory without any rule file is not (an empty ConfigMap must not stop
+// the service) but is returned as a warning for the caller to print.
+func LoadWithWarnings(paths ...string) ([]Rule, []string, error) {
 	var out []Rule
+	var warnings []string
 	for _, p := range paths {
-		files, err := expand(p)
+		files, warns, err := expand(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		warnings = append(warnings, warns...)
 		for _, f := range files {
 			b, err := os.ReadFile(f)
 			if err != nil {
-				return nil, fmt.Errorf("cannot read rule file %q: %w", f, err)
+				return nil, nil, fmt.Errorf("cannot read rule file %q: %w", f, err)
 			}
 			rs, err := parseFile(f, b)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, rs...)
 		}
 	}
-	return out, nil
+	return out, warnings, nil
 }
 
 // Merge joins rule lists and reports every id that appears twice.
@@ -143,50 +160,94 @@ func isRuleFile(name string) bool {
 	return false
 }
 
-func expand(p string) ([]string, error) {
+func isHidden(name string) bool { return strings.HasPrefix(name, ".") }
+
+// expand turns one user path into rule files, in a stable order.
+func expand(p string) (files, warnings []string, err error) {
 	if strings.ContainsAny(p, "*?[") {
 		m, err := filepath.Glob(p)
 		if err != nil {
-			return nil, fmt.Errorf("bad glob %q: %w", p, err)
+			return nil, nil, fmt.Errorf("bad glob %q: %w", p, err)
 		}
-		if len(m) == 0 {
-			return nil, fmt.Errorf("glob %q matches no file", p)
-		}
-		var out []string
+		// As in a shell, `*` does not match a hidden name unless the
+		// pattern asks for one (so `cm/*` skips a ConfigMap's `..data`).
+		hiddenOK := isHidden(filepath.Base(p))
+		var n int
 		for _, f := range m {
-			fs, err := expand(f)
-			if err != nil {
-				return nil, err
+			if isHidden(filepath.Base(f)) && !hiddenOK {
+				continue
 			}
-			out = append(out, fs...)
+			n++
+			sub, ws, err := expand(f)
+			if err != nil {
+				return nil, nil, err
+			}
+			files = append(files, sub...)
+			warnings = append(warnings, ws...)
 		}
-		return out, nil
+		if n == 0 {
+			return nil, nil, fmt.Errorf("glob %q matches no file", p)
+		}
+		return files, warnings, nil
 	}
 	fi, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("rule path %q: %w", p, err)
+		return nil, nil, fmt.Errorf("rule path %q: %w", p, err)
 	}
 	if !fi.IsDir() {
-		return []string{p}, nil
+		return []string{p}, nil, nil
 	}
-	var out []string
-	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && isRuleFile(d.Name()) {
-			out = append(out, path)
-		}
-		return nil
-	})
+	if err := walkRules(p, map[string]bool{}, &files); err != nil {
+		return nil, nil, fmt.Errorf("cannot read rule directory %q: %w", p, err)
+	}
+	if len(files) == 0 {
+		warnings = append(warnings, fmt.Sprintf("rule directory %q holds no rule file (.kql, .yaml, .yml or .md; names starting with \".\" are skipped)", p))
+	}
+	return files, warnings, nil
+}
+
+// walkRules appends the rule files under dir, skipping hidden entries and
+// following symlinks; seen holds the real paths of the directories already
+// walked, so a symlink loop or a second link to one directory reads it once.
+func walkRules(dir string, seen map[string]bool, out *[]string) error {
+	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return nil, fmt.Errorf("cannot walk rule directory %q: %w", p, err)
+		return err
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("rule directory %q holds no .kql, .yaml or .md file", p)
+	if seen[real] {
+		return nil
 	}
-	sort.Strings(out)
-	return out, nil
+	seen[real] = true
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if isHidden(e.Name()) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 {
+			fi, err := os.Stat(path)
+			if err != nil {
+				if isRuleFile(e.Name()) {
+					return fmt.Errorf("rule file %q: %w", path, err)
+				}
+				continue // a dangling link that is no rule file
+			}
+			isDir = fi.IsDir()
+		}
+		switch {
+		case isDir:
+			if err := walkRules(path, seen, out); err != nil {
+				return err
+			}
+		case isRuleFile(e.Name()):
+			*out = append(*out, path)
+		}
+	}
+	return nil
 }
 
 func baseID(file string) string {

@@ -178,3 +178,105 @@ func TestMergeRefusesADuplicateID(t *testing.T) {
 		t.Fatalf("Merge = %v", err)
 	}
 }
+
+// configMapDir builds the layout Kubernetes mounts a ConfigMap as: the real
+// files in a hidden timestamped directory, `..data` pointing at it, and one
+// symlink per key through `..data`.
+func configMapDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	ts := "..2026_12_04_08_00_00.123456789"
+	if err := os.Mkdir(filepath.Join(dir, ts), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, ts, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(ts, filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	for name := range files {
+		if err := os.Symlink(filepath.Join("..data", name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestLoadReadsAKubernetesConfigMapMountOnceThroughItsSymlinks(t *testing.T) {
+	dir := configMapDir(t, map[string]string{
+		"x.kql":  "SigninLogs\n| where ResultType == \"50126\"\n",
+		"y.yaml": "name: Y\nquery: |\n  SigninLogs\n  | take 1\n",
+	})
+	rs, err := Load(dir)
+	if err != nil {
+		t.Fatalf("Load(ConfigMap mount) = %v", err)
+	}
+	var ids []string
+	for _, r := range rs {
+		ids = append(ids, r.ID)
+		if dir := filepath.Base(filepath.Dir(r.File)); strings.HasPrefix(dir, ".") {
+			t.Errorf("rule %s read through the hidden entry %s", r.ID, r.File)
+		}
+	}
+	if strings.Join(ids, ",") != "x,y" {
+		t.Errorf("ids = %v, want [x y]", ids)
+	}
+	if _, err := Merge(rs); err != nil {
+		t.Errorf("Merge: %v", err)
+	}
+}
+
+func TestLoadSkipsHiddenFilesAndDirectoriesButNotAHiddenRoot(t *testing.T) {
+	root := filepath.Join(t.TempDir(), ".rules")
+	os.MkdirAll(filepath.Join(root, ".git"), 0o755)
+	os.MkdirAll(filepath.Join(root, "sub"), 0o755)
+	os.WriteFile(filepath.Join(root, ".git", "HEAD.md"), []byte("no kql here\n"), 0o644)
+	os.WriteFile(filepath.Join(root, ".draft.kql"), []byte("not a query (\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "sub", "a.kql"), []byte("SigninLogs\n"), 0o644)
+	rs, err := Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].ID != "a" {
+		t.Errorf("Load = %+v, want only sub/a.kql", rs)
+	}
+}
+
+func TestLoadFollowsASymlinkedRuleDirectory(t *testing.T) {
+	base := t.TempDir()
+	real := filepath.Join(base, "real")
+	os.MkdirAll(filepath.Join(real, "inner"), 0o755)
+	os.WriteFile(filepath.Join(real, "inner", "a.kql"), []byte("SigninLogs\n"), 0o644)
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	top := filepath.Join(base, "top")
+	os.MkdirAll(top, 0o755)
+	if err := os.Symlink(filepath.Join(real, "inner"), filepath.Join(top, "shared")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{link, top} {
+		rs, err := Load(p)
+		if err != nil || len(rs) != 1 || rs[0].ID != "a" {
+			t.Errorf("Load(%s) = %+v, %v; want rule a", p, rs, err)
+		}
+	}
+}
+
+func TestAnEmptyRuleDirectoryIsAWarningNotAnError(t *testing.T) {
+	dir := configMapDir(t, nil) // a ConfigMap with no keys
+	rs, warnings, err := LoadWithWarnings(dir)
+	if err != nil || len(rs) != 0 {
+		t.Fatalf("LoadWithWarnings(empty) = %v, %v", rs, err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], dir) || !strings.Contains(warnings[0], "no rule file") {
+		t.Errorf("warnings = %q, want one naming %s", warnings, dir)
+	}
+	if _, err := Load(dir); err != nil {
+		t.Errorf("Load(empty) = %v", err)
+	}
+}
