@@ -1,23 +1,31 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/streamhunt/streamhunt/consumer/file"
+	"github.com/streamhunt/streamhunt/internal/config"
+	"github.com/streamhunt/streamhunt/internal/ops"
 	"github.com/streamhunt/streamhunt/internal/table"
 	"github.com/streamhunt/streamhunt/pipeline"
 	"github.com/streamhunt/streamhunt/rules"
 	"github.com/streamhunt/streamhunt/sink"
 	"github.com/streamhunt/streamhunt/sink/deadletter"
+	"github.com/streamhunt/streamhunt/sink/retry"
 	"github.com/streamhunt/streamhunt/sink/stdout"
 )
 
@@ -36,9 +44,12 @@ type replayFlags struct {
 	onlyRules  stringList
 	deadLetter string
 	output     string
+	config     string
 	now        string
 	progress   time.Duration
 	paths      []string
+	// set names the flags given on the command line.
+	set map[string]bool
 }
 
 const replayUsage = `Usage: streamhunt replay [flags] PATH...
@@ -46,7 +57,19 @@ const replayUsage = `Usage: streamhunt replay [flags] PATH...
 Reads Entra ID sign-in logs as Event Hubs delivers them ({"records":[...]}
 bodies, bare arrays, single records, NDJSON, gzip) from files, directories,
 globs or - (stdin), runs the detection rules on every record, and writes
-findings as JSON lines. Flags may come before or after the paths.
+findings as JSON lines to stdout (or --output FILE). Flags may come before
+or after the paths.
+
+With --config FILE (the run configuration), findings go to the sinks it
+configures instead, with their routing, allowlists, minimisation and storm
+control, and dead letters to its deadLetter place (--dead-letter overrides
+it); its rules section chooses the rules (--rules adds to them, --only-rules
+replaces them). Its source and checkpoints sections are ignored (their
+variables need not be set), and so is ops. --output cannot be combined with
+--config: add a file sink to the configuration instead. Replay exits 1 when
+a sink did not deliver every finding (rejected, or given up on per its retry
+policy: those findings are in the dead letter); a sink that retries forever
+makes replay wait for it (Ctrl-C stops, exit 1).
 
 Flags:
 `
@@ -60,6 +83,7 @@ func parseReplayFlags(args []string, stderr io.Writer) (*replayFlags, error) {
 	fs.Var(&f.onlyRules, "only-rules", "use only the rules in `PATH`, leaving the built-in pack out; repeatable")
 	fs.StringVar(&f.deadLetter, "dead-letter", "streamhunt-deadletter.jsonl", "write undecodable input to `FILE` (created only when needed)")
 	fs.StringVar(&f.output, "output", "", "write findings to `FILE` instead of stdout")
+	fs.StringVar(&f.config, "config", "", "deliver findings to the sinks of the run configuration `FILE` (see above)")
 	fs.StringVar(&f.now, "now", "", "fix the clock of ago()/now() at `TIME` (RFC 3339)")
 	fs.DurationVar(&f.progress, "progress", 5*time.Second, "print progress to stderr this often (0 disables)")
 	fs.Usage = func() {
@@ -88,6 +112,11 @@ func parseReplayFlags(args []string, stderr io.Writer) (*replayFlags, error) {
 	if len(f.paths) == 0 {
 		fs.Usage()
 		return nil, usagef("replay: give at least one PATH (a file, directory, glob, or - for stdin)")
+	}
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if f.config != "" && f.set["output"] {
+		return nil, usagef("--output and --config: with --config findings go to the configuration's sinks; add a file sink there (sinks: [{name: local, file: {path: %s}}]) or drop --config", f.output)
 	}
 	return f, nil
 }
@@ -154,9 +183,25 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 	if err != nil {
 		return err
 	}
+	var cfg *config.Config
+	if f.config != "" {
+		dl := ""
+		if f.set["dead-letter"] {
+			dl = f.deadLetter
+		}
+		if cfg, err = loadReplayConfig(f.config, dl); err != nil {
+			return usageError{err}
+		}
+	}
 	// Rules first: a rule that does not compile stops the command before
 	// any input is read.
-	rs, err := loadRules(true, f.rules, f.onlyRules)
+	var rs []rules.Rule
+	switch {
+	case cfg == nil || len(f.onlyRules) > 0:
+		rs, err = loadRules(true, f.rules, f.onlyRules)
+	default:
+		rs, err = loadRules(*cfg.Rules.Builtin, append(append([]string(nil), cfg.Rules.Paths...), f.rules...), nil)
+	}
 	if err != nil {
 		return err
 	}
@@ -176,17 +221,10 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 		return err
 	}
 
-	var out sink.Sink
-	if f.output == "" || f.output == "-" {
-		out = stdout.NewWriter(stdoutW, zap.NewNop())
-	} else {
-		s, err := stdout.New(stdout.Config{Path: f.output}, zap.NewNop())
-		if err != nil {
-			return fmt.Errorf("--output: %w", err)
-		}
-		out = s
+	out, dl, sinkNames, err := replayOutputs(f, cfg, stdoutW, stderr)
+	if err != nil {
+		return err
 	}
-	dl := deadletter.NewFile(f.deadLetter)
 
 	st := newReplayStats(p)
 	start := time.Now()
@@ -234,9 +272,228 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 		return nil
 	})
 	flushErr := flush()
-	closeErr := errors.Join(out.Close(ctx), dl.Close(ctx))
-	st.print(stderr, time.Since(start), dl.Count(), dl.Where())
-	return errors.Join(readErr, flushErr, closeErr)
+	// Close the sinks (they may still dead-letter what they could not
+	// deliver), then the dead letters; not with ctx, which may be over.
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	closeErr := out.Close(cctx)
+	closeErr = errors.Join(closeErr, dl.Close(cctx))
+	st.print(stderr, time.Since(start), dl, sinkNames)
+	return errors.Join(readErr, flushErr, closeErr, dl.undelivered())
+}
+
+// replayOutputs opens where findings and dead letters go: the configured
+// sinks and dead letter place (--config), or stdout (--output FILE) and the
+// --dead-letter file. sinks names the configured sinks, for the summary.
+func replayOutputs(f *replayFlags, cfg *config.Config, stdoutW, stderr io.Writer) (out sink.Sink, dl *countingDeadLetters, sinks []string, err error) {
+	if cfg != nil {
+		logger, err := ops.NewLogger(cfg.Ops, ops.WithSecrets(cfg.Secrets()...), ops.WithOutput(stderr))
+		if err != nil {
+			return nil, nil, nil, usageError{err}
+		}
+		fo, w, err := buildSinks(cfg, logger, func(w sink.DeadLetterWriter) sink.DeadLetterWriter {
+			dl = &countingDeadLetters{DeadLetterWriter: w}
+			return dl
+		})
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("configuration %s: %w", f.config, err)
+		}
+		_ = w // the same writer as dl
+		return fo, dl, fo.Sinks(), nil
+	}
+	dl = &countingDeadLetters{DeadLetterWriter: deadletter.NewFile(f.deadLetter)}
+	if f.output == "" || f.output == "-" {
+		return stdout.NewWriter(stdoutW, zap.NewNop()), dl, nil, nil
+	}
+	s, err := stdout.New(stdout.Config{Path: f.output}, zap.NewNop())
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("--output: %w", err)
+	}
+	return s, dl, nil, nil
+}
+
+// countingDeadLetters counts the dead letters stored, by reason, so that the
+// summary can say how many and replay can tell findings the sinks did not
+// deliver.
+type countingDeadLetters struct {
+	sink.DeadLetterWriter
+	mu       sync.Mutex
+	n        int
+	byReason map[string]int
+}
+
+func (c *countingDeadLetters) WriteDeadLetters(ctx context.Context, dls []pipeline.DeadLetter) error {
+	if err := c.DeadLetterWriter.WriteDeadLetters(ctx, dls); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byReason == nil {
+		c.byReason = map[string]int{}
+	}
+	for _, d := range dls {
+		c.byReason[d.Reason]++
+	}
+	c.n += len(dls)
+	return nil
+}
+
+func (c *countingDeadLetters) counts() (int, map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := make(map[string]int, len(c.byReason))
+	for k, v := range c.byReason {
+		m[k] = v
+	}
+	return c.n, m
+}
+
+// undelivered is an error when a sink put findings in the dead letter
+// instead of delivering them.
+func (c *countingDeadLetters) undelivered() error {
+	_, m := c.counts()
+	lost := map[string]int{}
+	n := 0
+	for _, r := range []string{retry.ReasonSinkRejected, retry.ReasonSinkGaveUp} {
+		if m[r] > 0 {
+			lost[r] = m[r]
+			n += m[r]
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d findings were not delivered by the sinks (%s); they are in the dead letter at %s", n, sortedCounts(lost), c.Where())
+}
+
+// loadReplayConfig loads a run configuration for replay: the sections replay
+// does not use (source, checkpoints) are replaced by placeholders before
+// validation, so their ${VARIABLES} need not be set; deadLetter, when
+// given, replaces the configured dead letter place (and a configuration
+// without one gets replay's default file).
+func loadReplayConfig(path, deadLetter string) (*config.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	if data, err = replaySections(data, deadLetter); err != nil {
+		return nil, fmt.Errorf("configuration %s:\n%w", path, err)
+	}
+	c, err := config.Parse(data, os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration %s:\n%w", path, err)
+	}
+	return c, nil
+}
+
+// replaySections rewrites the configuration text for replay. In the usual
+// block style the replaced sections are blanked line for line, so that the
+// errors config.Parse reports keep their line numbers; other shapes are
+// rewritten through the YAML tree.
+func replaySections(data []byte, deadLetter string) ([]byte, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return data, nil // config.Parse says what is wrong
+	}
+	m := root.Content[0]
+	dlFile := deadLetter
+	if dlFile == "" {
+		dlFile = deadletter.DefaultFile
+	}
+	dlJSON, _ := json.Marshal(dlFile)
+	put := map[string]string{
+		"source":      "{namespace: replay.invalid, hubs: [replay]}",
+		"checkpoints": "{dir: replay-unused}",
+	}
+	if deadLetter != "" {
+		put["deadLetter"] = "{file: " + string(dlJSON) + "}"
+	}
+	hasDL := false
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		hasDL = hasDL || m.Content[i].Value == "deadLetter"
+	}
+	if !hasDL {
+		put["deadLetter"] = "{file: " + string(dlJSON) + "}"
+	}
+	keys := []string{"source", "checkpoints", "deadLetter"}
+
+	if m.Style&yaml.FlowStyle != 0 {
+		var kept []*yaml.Node
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if _, ok := put[m.Content[i].Value]; !ok {
+				kept = append(kept, m.Content[i], m.Content[i+1])
+			}
+		}
+		for _, k := range keys {
+			if v, ok := put[k]; ok {
+				var n yaml.Node
+				if err := yaml.Unmarshal([]byte(v), &n); err != nil {
+					return nil, err
+				}
+				kept = append(kept, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, n.Content[0])
+			}
+		}
+		m.Content = kept
+		return yaml.Marshal(&root)
+	}
+
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if _, ok := put[m.Content[i].Value]; !ok {
+			continue
+		}
+		start, end := m.Content[i].Line-1, len(lines)
+		if i+2 < len(m.Content) {
+			end = m.Content[i+2].Line - 1
+		} else {
+			for j := start + 1; j < len(lines); j++ {
+				if bytes.HasPrefix(lines[j], []byte("---")) || bytes.HasPrefix(lines[j], []byte("...")) {
+					end = j
+					break
+				}
+			}
+		}
+		for j := start; j < end && j < len(lines); j++ {
+			if bytes.HasSuffix(lines[j], []byte("\n")) {
+				lines[j] = []byte("\n")
+			} else {
+				lines[j] = nil
+			}
+		}
+	}
+	// The placeholders go right after the mapping's last line, at its
+	// indentation.
+	last := len(lines)
+	for j := m.Line; j < len(lines); j++ {
+		if bytes.HasPrefix(lines[j], []byte("---")) || bytes.HasPrefix(lines[j], []byte("...")) {
+			last = j
+			break
+		}
+	}
+	indent := strings.Repeat(" ", m.Column-1)
+	var add []byte
+	if last > 0 && len(lines[last-1]) > 0 && !bytes.HasSuffix(lines[last-1], []byte("\n")) {
+		add = append(add, '\n')
+	}
+	for _, k := range keys {
+		if v, ok := put[k]; ok {
+			add = append(add, indent+k+": "+v+"\n"...)
+		}
+	}
+	var out []byte
+	for j, l := range lines {
+		if j == last {
+			out = append(out, add...)
+		}
+		out = append(out, l...)
+	}
+	if last == len(lines) {
+		out = append(out, add...)
+	}
+	return out, nil
 }
 
 // replayStats is what the summary reports.
@@ -305,7 +562,7 @@ func sortedCounts(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func (st *replayStats) print(w io.Writer, d time.Duration, deadLetters int, where string) {
+func (st *replayStats) print(w io.Writer, d time.Duration, dl *countingDeadLetters, sinks []string) {
 	secs := d.Seconds()
 	if secs <= 0 {
 		secs = 1e-9
@@ -338,8 +595,11 @@ func (st *replayStats) print(w io.Writer, d time.Duration, deadLetters int, wher
 	if st.repaired > 0 {
 		fmt.Fprintf(w, "  bodies repaired before decoding (invalid JSON from Azure): %d\n", st.repaired)
 	}
-	if deadLetters > 0 {
-		fmt.Fprintf(w, "  dead letters: %d, written to %s\n", deadLetters, where)
+	if len(sinks) > 0 {
+		fmt.Fprintf(w, "  sinks: %s\n", strings.Join(sinks, ", "))
+	}
+	if n, byReason := dl.counts(); n > 0 {
+		fmt.Fprintf(w, "  dead letters: %d, written to %s (%s)\n", n, dl.Where(), sortedCounts(byReason))
 	} else {
 		fmt.Fprintf(w, "  dead letters: 0\n")
 	}

@@ -90,16 +90,12 @@ func serve(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, stderr
 	go func() { opsDone <- ops.Serve(opsCtx, cfg.Ops, health, logger) }()
 	defer func() { stopOps(); <-opsDone }()
 
-	dlw, err := deadletter.Build(cfg.DeadLetter)
-	if err != nil {
-		return fmt.Errorf("deadLetter: %w", err)
-	}
-	defer closeWithTimeout(logger, "dead letters", dlw.Close)
-	sk, err := fanout.Build(cfg.Sinks, dlw, logger)
+	sk, dlw, err := buildSinks(cfg, logger, nil)
 	if err != nil {
 		return err
 	}
-	defer closeWithTimeout(logger, "sinks", sk.Close)
+	defer closeWithTimeout(logger, "dead letters", dlw.Close)
+	defer closeWithTimeout(logger, "sinks", sk.Close) // before the dead letters: a closing sink may still dead-letter
 
 	store, err := openCheckpointStore(ctx, cfg.Checkpoints, cfg.Source.OwnershipExpiry, logger)
 	if err != nil {
@@ -151,6 +147,28 @@ func serve(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, stderr
 	}
 	logger.Info("streamhunt run stopped: in-flight findings delivered, checkpoints written, ownership released")
 	return nil
+}
+
+// buildSinks builds what the configuration's sinks and deadLetter sections
+// describe: the dead letter writer, and every sink with its routing,
+// minimisation and storm control behind one fan-out that applies the
+// allowlists. run and replay --config both use it. wrap, when not nil, wraps
+// the dead letter writer (replay counts dead letters by reason) before the
+// sinks get it. The caller closes the sinks, then the dead letter writer.
+func buildSinks(cfg *config.Config, logger *zap.Logger, wrap func(sink.DeadLetterWriter) sink.DeadLetterWriter) (*fanout.Fanout, sink.DeadLetterWriter, error) {
+	dlw, err := deadletter.Build(cfg.DeadLetter)
+	if err != nil {
+		return nil, nil, fmt.Errorf("deadLetter: %w", err)
+	}
+	if wrap != nil {
+		dlw = wrap(dlw)
+	}
+	sk, err := fanout.Build(cfg.Sinks, dlw, logger)
+	if err != nil {
+		_ = dlw.Close(context.Background())
+		return nil, nil, err
+	}
+	return sk, dlw, nil
 }
 
 // consumerOptions maps the configuration onto the consumer's options.

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/streamhunt/streamhunt/internal/testenv"
+)
+
+// webhookRecorder is a local webhook endpoint that records the findings it
+// receives (json format, one finding per request), answering status.
+type webhookRecorder struct {
+	mu     sync.Mutex
+	got    map[string][]string // rule id -> record ids
+	status int
+}
+
+func newWebhookRecorder(t *testing.T, status int) (*webhookRecorder, string) {
+	t.Helper()
+	w := &webhookRecorder{got: map[string][]string{}, status: status}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var f struct {
+			RuleID   string `json:"ruleId"`
+			RecordID string `json:"recordId"`
+		}
+		if err := json.Unmarshal(b, &f); err != nil || f.RuleID == "" {
+			t.Errorf("webhook body is not a finding: %v\n%s", err, b)
+		}
+		w.mu.Lock()
+		if w.status < 300 {
+			w.got[f.RuleID] = append(w.got[f.RuleID], f.RecordID)
+		}
+		w.mu.Unlock()
+		rw.WriteHeader(w.status)
+	}))
+	t.Cleanup(srv.Close)
+	return w, srv.URL
+}
+
+func (w *webhookRecorder) findings() map[string][]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string][]string{}
+	for k, v := range w.got {
+		s := append([]string(nil), v...)
+		sort.Strings(s)
+		out[k] = s
+	}
+	return out
+}
+
+func expectedExample(t *testing.T) (string, map[string][]string) {
+	t.Helper()
+	ex := filepath.Join(testenv.RepoRoot(t), "examples", "device-code-phishing")
+	b, err := os.ReadFile(filepath.Join(ex, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string][]string
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	for k := range want {
+		sort.Strings(want[k])
+	}
+	return filepath.Join(ex, "eventhubs"), want
+}
+
+// replayConfig is a run configuration whose source section could not even
+// be loaded here (its variable is unset): replay must not need it.
+func replayConfig(url, deadLetterDir string, extra string) string {
+	return `source:
+  connectionString: ${STREAMHUNT_TEST_UNSET_EVENTHUB}
+  hubs: [insights-logs-signinlogs]
+checkpoints:
+  connectionString: ${STREAMHUNT_TEST_UNSET_STORAGE}
+rules:
+  builtin: true
+sinks:
+  - name: soc
+    webhook:
+      url: ` + url + `
+      insecure: true
+      retry: {initialBackoff: 1ms, maxBackoff: 2ms, giveUpAfterAttempts: 2}
+deadLetter:
+  dir: ` + deadLetterDir + `
+` + extra
+}
+
+func TestReplayWithConfigDeliversTheExampleToTheConfiguredWebhook(t *testing.T) {
+	input, want := expectedExample(t)
+	hook, url := newWebhookRecorder(t, http.StatusOK)
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "streamhunt.yaml"), replayConfig(url, filepath.Join(dir, "dl"), ""))
+	code, stdout, stderr := runCLI(t, dir, "replay", "--config", cfg, input)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if strings.TrimSpace(stdout) != "" {
+		t.Errorf("with --config, findings go to the configured sinks, not stdout:\n%s", stdout)
+	}
+	if got := hook.findings(); !reflect.DeepEqual(got, want) {
+		t.Errorf("webhook received:\n got %v\nwant %v", got, want)
+	}
+	if !strings.Contains(stderr, "sinks: soc") {
+		t.Errorf("summary does not name the sinks:\n%s", stderr)
+	}
+}
+
+func TestReplayWithConfigUsesItsRulesSection(t *testing.T) {
+	input, _ := expectedExample(t)
+	hook, url := newWebhookRecorder(t, http.StatusOK)
+	dir := t.TempDir()
+	rule := writeFile(t, filepath.Join(dir, "rules", "devicecode.kql"), "SigninLogs | where AuthenticationProtocol == \"deviceCode\"\n")
+	cfg := strings.Replace(replayConfig(url, filepath.Join(dir, "dl"), ""), "builtin: true", "builtin: false\n  paths: ["+rule+"]", 1)
+	code, _, stderr := runCLI(t, dir, "replay", "--config", writeFile(t, filepath.Join(dir, "c.yaml"), cfg), input)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	got := hook.findings()
+	if len(got) != 1 || len(got["devicecode"]) == 0 {
+		t.Errorf("want findings of the configured rule only, got %v", got)
+	}
+}
+
+func TestReplayWithConfigExitsOneWhenASinkCannotDeliver(t *testing.T) {
+	input, _ := expectedExample(t)
+	_, url := newWebhookRecorder(t, http.StatusBadRequest) // permanent: dead letter
+	dir := t.TempDir()
+	dl := filepath.Join(dir, "dl")
+	cfg := writeFile(t, filepath.Join(dir, "c.yaml"), replayConfig(url, dl, ""))
+	code, _, stderr := runCLI(t, dir, "replay", "--config", cfg, input)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "not delivered") || !strings.Contains(stderr, "sink-rejected") {
+		t.Errorf("stderr does not say the findings were not delivered:\n%s", stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dl, "*.jsonl"))
+	if len(files) == 0 {
+		t.Fatalf("no dead letter file in %s", dl)
+	}
+	b, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(b), `"reason":"sink-rejected"`) {
+		t.Errorf("dead letters:\n%s", b)
+	}
+}
+
+func TestReplayConfigFlagMistakes(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, filepath.Join(dir, "good.json"), `{"records":[]}`)
+	cfg := writeFile(t, filepath.Join(dir, "c.yaml"), replayConfig("http://127.0.0.1:1/hook", filepath.Join(dir, "dl"), ""))
+	bad := writeFile(t, filepath.Join(dir, "bad.yaml"), replayConfig("ftp://x", filepath.Join(dir, "dl"), ""))
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"--output and --config together", []string{"replay", "--config", cfg, "--output", filepath.Join(dir, "f.jsonl"), good}, "--output"},
+		{"a missing configuration file", []string{"replay", "--config", filepath.Join(dir, "nope.yaml"), good}, "nope.yaml"},
+		{"an invalid sink", []string{"replay", "--config", bad, good}, "sinks.soc.webhook.url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, dir, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d (want 2), stderr:\n%s\nwant it to contain %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestReplayConfigKeepsLineNumbersAndAcceptsAConfigWithoutSourceOrDeadLetter(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, filepath.Join(dir, "good.json"), `{"records":[]}`)
+	// Line 13 references an unset variable: the error must name line 13
+	// even though the source section above it is not used.
+	cfg := writeFile(t, filepath.Join(dir, "c.yaml"), replayConfig("http://127.0.0.1:1/hook", filepath.Join(dir, "dl"), "")+
+		"ops: {logLevel: warn}\n")
+	lines := strings.Split(mustRead(t, cfg), "\n")
+	lines[12] = "      secret: ${STREAMHUNT_TEST_UNSET_SECRET}"
+	os.WriteFile(cfg, []byte(strings.Join(lines, "\n")), 0o644)
+	code, _, stderr := runCLI(t, dir, "replay", "--config", cfg, good)
+	if code != 2 || !strings.Contains(stderr, "line 13: environment variable STREAMHUNT_TEST_UNSET_SECRET") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+	// Only sinks: no source, checkpoints or deadLetter at all.
+	os.MkdirAll(filepath.Join(dir, "out"), 0o755)
+	minimal := writeFile(t, filepath.Join(dir, "m.yaml"), "sinks:\n  - name: local\n    file: {path: "+filepath.Join(dir, "out", "f.jsonl")+"}\n")
+	p := writeFile(t, filepath.Join(dir, "in.json"), `{"records":[`+signin("hit", "deviceCode", "", "0", office)+`]}`)
+	code, _, stderr = runCLI(t, dir, "replay", "--config", minimal, p)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if b := mustRead(t, filepath.Join(dir, "out", "f.jsonl")); !strings.Contains(b, `"recordId":"hit"`) {
+		t.Errorf("file sink holds:\n%s", b)
+	}
+	// A flow-style configuration works too.
+	flow := writeFile(t, filepath.Join(dir, "flow.yaml"), `{source: {namespace: x}, sinks: [{name: local, file: {path: `+filepath.Join(dir, "out", "g.jsonl")+`}}], deadLetter: {file: `+filepath.Join(dir, "dl.jsonl")+`}}`)
+	if code, _, stderr = runCLI(t, dir, "replay", "--config", flow, p); code != 0 {
+		t.Fatalf("flow style: exit %d:\n%s", code, stderr)
+	}
+	if b := mustRead(t, filepath.Join(dir, "out", "g.jsonl")); !strings.Contains(b, `"recordId":"hit"`) {
+		t.Errorf("file sink holds:\n%s", b)
+	}
+}
