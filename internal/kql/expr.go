@@ -516,8 +516,9 @@ func (c *compiler) between(x *Between) *cexpr {
 }
 
 // inItems compiles the items of an in/has_any list, flattening constant
-// dynamic arrays (such as a let-bound dynamic([...])).
-func (c *compiler) inItems(x *Binary) (consts []table.Value, dyn []evalFn) {
+// dynamic arrays (such as a let-bound dynamic([...])). dyn holds the items
+// that are not constant: an expression that reads them cannot be folded.
+func (c *compiler) inItems(x *Binary) (consts []table.Value, dyn []*cexpr) {
 	list, ok := x.R.(*List)
 	if !ok {
 		c.fail(x.R.Position(), "expected a parenthesised list after %s", x.Op)
@@ -538,7 +539,7 @@ func (c *compiler) inItems(x *Binary) (consts []table.Value, dyn []evalFn) {
 			consts = append(consts, dynScalar(e.val))
 			continue
 		}
-		dyn = append(dyn, e.fn)
+		dyn = append(dyn, e)
 	}
 	return consts, dyn
 }
@@ -564,6 +565,14 @@ func (c *compiler) in(x *Binary) *cexpr {
 		})
 	}
 	lf := l.fn
+	dynFns := make([]evalFn, len(dyn))
+	for i, d := range dyn {
+		dynFns[i] = d.fn
+	}
+	// Fold only when every operand is constant: with a column in the list
+	// ("x" in (AppDisplayName, AppId)) the left side alone being constant
+	// says nothing, and evaluating the items needs a row.
+	operands := append([]*cexpr{l}, dyn...)
 	allStr := len(dyn) == 0
 	for _, k := range consts {
 		if k.K != table.KindString {
@@ -629,7 +638,7 @@ func (c *compiler) in(x *Binary) *cexpr {
 				return boolVal(!neg)
 			}
 		}
-		for _, d := range dyn {
+		for _, d := range dynFns {
 			w := d(f)
 			if w.K == table.KindDynamic && len(w.S) > 0 && w.S[0] == '[' {
 				found := false
@@ -650,7 +659,7 @@ func (c *compiler) in(x *Binary) *cexpr {
 			}
 		}
 		return boolVal(neg)
-	}}, l)
+	}}, operands...)
 }
 
 func (c *compiler) hasAny(x *Binary) *cexpr {

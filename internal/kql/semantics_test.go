@@ -126,6 +126,13 @@ func TestPredicatesMeanWhatTheyMeanInKusto(t *testing.T) {
 		{"datetime_part takes a part name in any case", `datetime_part("Hour", TimeGenerated) == 11`, true},
 		{"format_timespan prints the day of week as a number", `toint(format_timespan(dayofweek(TimeGenerated), 'd')) == 5`, true},
 		{"format_timespan prints hours and minutes", `format_timespan(90m, 'hh:mm') == "01:30"`, true},
+		{"a constant in a list of columns is compared per row", `"Microsoft Azure CLI" in (AppDisplayName, AppId)`, true},
+		{"a constant not in a list of columns", `"Microsoft Office" in (AppDisplayName, AppId)`, false},
+		{"a constant !in a list of columns", `"Microsoft Office" !in (AppDisplayName, AppId)`, true},
+		{"a constant in~ a list of columns ignores case", `"MICROSOFT AZURE CLI" in~ (AppId, AppDisplayName)`, true},
+		{"a constant in a list mixing columns and constants", `"NL" in ("BE", Location)`, true},
+		{"a constant in a constant list is folded", `"NL" in ("BE", "NL")`, true},
+		{"a constant between column bounds", `0 between (DurationMs .. DurationMs)`, true},
 		{"format_datetime prints a date", `format_datetime(TimeGenerated, 'yyyy-MM-dd HH:mm:ss.fff') == "2025-02-14 11:58:03.123"`, true},
 	}
 	for _, tc := range cases {
