@@ -6,10 +6,13 @@
 package rules
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,9 +24,13 @@ import (
 
 // Rule is one detection rule.
 type Rule struct {
-	// ID is unique in a rule set: the file name without its extension, or
-	// `file#n` for the n-th query of a file with several.
-	ID          string
+	// ID is unique in a rule set: the file name without its extension; in a
+	// file with several rules, the rule's own id (Markdown: `id=NAME` on the
+	// ```kql line; YAML: the document's `id:`) or else `file#n` for the n-th.
+	ID string
+	// SentinelID is the `id:` of a Sentinel analytic-rule YAML (a GUID), kept
+	// so that a finding can be traced to the Sentinel rule it mirrors.
+	SentinelID  string
 	Name        string
 	Description string
 	// Severity is informational, low, medium or high (lower case).
@@ -40,11 +47,26 @@ type Rule struct {
 	// errors can name file:line:column.
 	File string
 	Line int
+	// Indent is how many columns precede the query text on each of its lines
+	// in File (a YAML block's indentation), so that column c of the query is
+	// column c+Indent of the file. See Position.
+	Indent int
 	// Entities maps output columns to entities (Sentinel entityMappings).
 	Entities []EntityMapping
 	// Builtin is true for rules of the embedded pack.
 	Builtin bool
+
+	idFrom idOrigin // how ID was chosen, so a clash can say how to fix it
+	idLine int      // for idOwn: the line of File that sets the id
 }
+
+type idOrigin int
+
+const (
+	idFile     idOrigin = iota // the file name
+	idOwn                      // the rule's own id
+	idPosition                 // file#n
+)
 
 // EntityMapping maps one output column to an entity field, as Sentinel's
 // entityMappings do (entityType Account, identifier FullName, column UserPrincipalName).
@@ -59,6 +81,12 @@ type EntityMapping struct {
 func (r Rule) Version() string {
 	h := sha256.Sum256([]byte(r.Query))
 	return hex.EncodeToString(h[:8])
+}
+
+// Position maps a 1-based line and column of Query to the line and column
+// of File.
+func (r Rule) Position(line, col int) (fileLine, fileCol int) {
+	return r.Line + line - 1, col + r.Indent
 }
 
 //go:embed builtin/*.yaml
@@ -131,18 +159,19 @@ func LoadWithWarnings(paths ...string) ([]Rule, []string, error) {
 	return out, warnings, nil
 }
 
-// Merge joins rule lists and reports every id that appears twice.
+// Merge joins rule lists and reports every id that appears twice, with the
+// change that would resolve each clash.
 func Merge(lists ...[]Rule) ([]Rule, error) {
-	seen := map[string]string{}
+	seen := map[string]Rule{}
 	var out []Rule
 	var dups []string
 	for _, l := range lists {
 		for _, r := range l {
 			if prev, ok := seen[r.ID]; ok {
-				dups = append(dups, fmt.Sprintf("rule id %q is defined twice (%s and %s): rename one file or give the rule its own id", r.ID, prev, r.File))
+				dups = append(dups, fmt.Sprintf("rule id %q is defined twice (%s and %s): %s", r.ID, prev.File, r.File, clashAdvice(prev, r)))
 				continue
 			}
-			seen[r.ID] = r.File
+			seen[r.ID] = r
 			out = append(out, r)
 		}
 	}
@@ -150,6 +179,34 @@ func Merge(lists ...[]Rule) ([]Rule, error) {
 		return nil, fmt.Errorf("%s", strings.Join(dups, "; "))
 	}
 	return out, nil
+}
+
+// clashAdvice says what would give one of two rules another id.
+func clashAdvice(a, b Rule) string {
+	if a.File == b.File && a.idFrom == idFile && b.idFrom == idFile {
+		return "the file is loaded twice; give each file or directory once"
+	}
+	var fixes []string
+	for _, r := range []Rule{a, b} {
+		switch {
+		case r.Builtin:
+			continue
+		case r.idFrom == idOwn:
+			fixes = append(fixes, fmt.Sprintf("change the id at %s:%d", r.File, r.idLine))
+		case r.idFrom == idPosition:
+			fixes = append(fixes, fmt.Sprintf("give the rule at %s:%d its own id", r.File, r.Line))
+		default:
+			fixes = append(fixes, "rename "+r.File)
+		}
+	}
+	if len(fixes) == 2 && strings.HasPrefix(fixes[0], "rename ") && strings.HasPrefix(fixes[1], "rename ") {
+		fixes[1] = strings.TrimPrefix(fixes[1], "rename ")
+	}
+	advice := strings.Join(fixes, " or ")
+	if a.Builtin || b.Builtin {
+		advice = "the built-in pack has this id: " + advice
+	}
+	return advice
 }
 
 func isRuleFile(name string) bool {
@@ -303,52 +360,122 @@ type sentinelRule struct {
 	} `yaml:"entityMappings"`
 }
 
+// parseYAML reads a Sentinel analytic-rule YAML: one rule, or several as
+// YAML documents separated by `---`.
 func parseYAML(file string, b []byte) ([]Rule, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%s: invalid YAML: %w", file, err)
+	var docs []*yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: invalid YAML: %w", file, err)
+		}
+		if len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null") {
+			continue // an empty document, as after a trailing `---`
+		}
+		docs = append(docs, &doc)
 	}
-	var sr sentinelRule
-	if err := doc.Decode(&sr); err != nil {
-		return nil, fmt.Errorf("%s: not a Sentinel analytic rule: %w", file, err)
-	}
-	if strings.TrimSpace(sr.Query) == "" {
+	if len(docs) == 0 {
 		return nil, fmt.Errorf("%s: no `query:` key; a rule YAML needs the KQL under query", file)
 	}
-	line := 1
-	if len(doc.Content) == 1 {
-		m := doc.Content[0]
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			if m.Content[i].Value == "query" {
-				v := m.Content[i+1]
-				line = v.Line
-				if v.Style == yaml.LiteralStyle || v.Style == yaml.FoldedStyle {
-					line++ // the text starts on the line after `query: |`
+	lines := strings.Split(string(b), "\n")
+	var out []Rule
+	for n, doc := range docs {
+		where := file
+		if len(docs) > 1 {
+			where = fmt.Sprintf("%s:%d", file, doc.Content[0].Line)
+		}
+		var sr sentinelRule
+		if err := doc.Decode(&sr); err != nil {
+			return nil, fmt.Errorf("%s: not a Sentinel analytic rule: %w", where, err)
+		}
+		if strings.TrimSpace(sr.Query) == "" {
+			return nil, fmt.Errorf("%s: no `query:` key; a rule YAML needs the KQL under query", where)
+		}
+		sev, err := normSeverity(sr.Severity)
+		if err != nil {
+			return nil, fmt.Errorf("%s: severity: %w", where, err)
+		}
+		r := Rule{
+			ID: baseID(file), SentinelID: strings.TrimSpace(sr.ID), Name: sr.Name,
+			Description: strings.TrimSpace(sr.Description), Severity: sev,
+			Tactics: sr.Tactics, Techniques: append(sr.RelevantTechniques, sr.Techniques...),
+			Source: sr.Source, Query: sr.Query, File: file, Line: 1,
+		}
+		var idNode *yaml.Node
+		if m := doc.Content[0]; m.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				switch m.Content[i].Value {
+				case "query":
+					r.Line, r.Indent = queryPosition(m.Content[i], m.Content[i+1], lines)
+				case "id":
+					idNode = m.Content[i+1]
 				}
 			}
 		}
-	}
-	sev, err := normSeverity(sr.Severity)
-	if err != nil {
-		return nil, fmt.Errorf("%s: severity: %w", file, err)
-	}
-	r := Rule{
-		ID: baseID(file), Name: sr.Name, Description: strings.TrimSpace(sr.Description), Severity: sev,
-		Tactics: sr.Tactics, Techniques: append(sr.RelevantTechniques, sr.Techniques...),
-		Source: sr.Source, Query: sr.Query, File: file, Line: line,
-	}
-	if r.Name == "" {
-		r.Name = r.ID
-	}
-	if r.Source == "" {
-		r.Source = file
-	}
-	for _, em := range sr.EntityMappings {
-		for _, fm := range em.FieldMappings {
-			r.Entities = append(r.Entities, EntityMapping{EntityType: em.EntityType, Identifier: fm.Identifier, Column: fm.ColumnName})
+		if len(docs) > 1 {
+			// Several rules in one file: a document's own id is stabler than
+			// its position.
+			if r.SentinelID != "" {
+				r.ID, r.idFrom, r.idLine = r.SentinelID, idOwn, idNode.Line
+			} else {
+				r.ID, r.idFrom = fmt.Sprintf("%s#%d", baseID(file), n+1), idPosition
+			}
 		}
+		if r.Name == "" {
+			r.Name = r.ID
+		}
+		if r.Source == "" {
+			r.Source = file
+		}
+		for _, em := range sr.EntityMappings {
+			for _, fm := range em.FieldMappings {
+				r.Entities = append(r.Entities, EntityMapping{EntityType: em.EntityType, Identifier: fm.Identifier, Column: fm.ColumnName})
+			}
+		}
+		out = append(out, r)
 	}
-	return []Rule{r}, nil
+	return out, nil
+}
+
+// queryPosition returns the line of the file where the query value starts,
+// and how many columns precede the query text on each of its lines.
+func queryPosition(key, v *yaml.Node, lines []string) (line, indent int) {
+	switch v.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		// The text starts on the line after `query: |`, indented by the
+		// block's indentation: an explicit indicator (`|2`) relative to the
+		// key's, else that of the first non-blank line.
+		line = v.Line + 1
+		if v.Line-1 < len(lines) {
+			hdr := lines[v.Line-1]
+			if v.Column-1 < len(hdr) {
+				hdr = hdr[v.Column-1:]
+			}
+			for _, c := range hdr[min(1, len(hdr)):] {
+				if c >= '1' && c <= '9' {
+					return line, key.Column - 1 + int(c-'0')
+				}
+				if c != '-' && c != '+' {
+					break
+				}
+			}
+		}
+		for i := v.Line; i < len(lines); i++ {
+			l := strings.TrimRight(lines[i], "\r")
+			if strings.TrimSpace(l) != "" {
+				return line, len(l) - len(strings.TrimLeft(l, " "))
+			}
+		}
+		return line, 0
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		return v.Line, v.Column // the text starts after the quote
+	}
+	return v.Line, v.Column - 1
 }
 
 func normSeverity(s string) (string, error) {
@@ -370,11 +497,13 @@ func normSeverity(s string) (string, error) {
 }
 
 // parseMarkdown takes every ```kql (or ```KQL, ```kusto) code block of a
-// Markdown file as a rule: one block gives the file's id, several give file#1, file#2, ...
+// Markdown file as a rule: one block gives the file's id; with several, a
+// block's own id (```kql id=NAME) or else file#1, file#2, ...
 func parseMarkdown(file, text string) ([]Rule, error) {
 	lines := strings.Split(text, "\n")
 	type block struct {
-		line int
+		line int // of the first query line; the fence is line-1
+		id   string
 		text string
 	}
 	var blocks []block
@@ -383,17 +512,27 @@ func parseMarkdown(file, text string) ([]Rule, error) {
 		if !strings.HasPrefix(l, "```") {
 			continue
 		}
-		lang := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(l, "```")))
+		info := strings.Fields(strings.TrimPrefix(l, "```"))
 		j := i + 1
 		for j < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[j]), "```") {
 			j++
 		}
-		if lang == "kql" || lang == "kusto" {
+		if len(info) > 0 && (strings.EqualFold(info[0], "kql") || strings.EqualFold(info[0], "kusto")) {
+			bl := block{line: i + 2}
+			for _, w := range info[1:] {
+				if v, ok := strings.CutPrefix(w, "id="); ok {
+					bl.id = strings.Trim(v, `"'`)
+					if bl.id == "" {
+						return nil, fmt.Errorf("%s:%d: empty id= on the code block", file, i+1)
+					}
+				}
+			}
 			body := make([]string, 0, j-i-1)
 			for _, bl := range lines[i+1 : min(j, len(lines))] {
 				body = append(body, strings.TrimRight(bl, "\r"))
 			}
-			blocks = append(blocks, block{line: i + 2, text: strings.Join(body, "\n")})
+			bl.text = strings.Join(body, "\n")
+			blocks = append(blocks, bl)
 		}
 		i = j
 	}
@@ -409,15 +548,19 @@ func parseMarkdown(file, text string) ([]Rule, error) {
 	}
 	var out []Rule
 	for n, bl := range blocks {
-		id := baseID(file)
-		if len(blocks) > 1 {
-			id = fmt.Sprintf("%s#%d", id, n+1)
+		r := Rule{ID: baseID(file), Severity: "medium", Query: bl.text, File: file, Line: bl.line, Source: file}
+		switch {
+		case len(blocks) == 1:
+		case bl.id != "":
+			r.ID, r.idFrom, r.idLine = bl.id, idOwn, bl.line-1
+		default:
+			r.ID, r.idFrom = fmt.Sprintf("%s#%d", r.ID, n+1), idPosition
 		}
-		name := title
-		if name == "" {
-			name = id
+		r.Name = title
+		if r.Name == "" {
+			r.Name = r.ID
 		}
-		out = append(out, Rule{ID: id, Name: name, Severity: "medium", Query: bl.text, File: file, Line: bl.line, Source: file})
+		out = append(out, r)
 	}
 	return out, nil
 }

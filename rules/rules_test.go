@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -278,5 +279,117 @@ func TestAnEmptyRuleDirectoryIsAWarningNotAnError(t *testing.T) {
 	}
 	if _, err := Load(dir); err != nil {
 		t.Errorf("Load(empty) = %v", err)
+	}
+}
+
+func TestASentinelYAMLRuleIsNamedByItsFileAndKeepsItsGUID(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "legacy-auth.yaml")
+	os.WriteFile(f, []byte("id: 9a1b2c3d-0000-4000-8000-000000000001\nname: Legacy auth\nquery: |\n  SigninLogs\n"), 0o644)
+	rs, err := Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].ID != "legacy-auth" || rs[0].SentinelID != "9a1b2c3d-0000-4000-8000-000000000001" {
+		t.Errorf("Load = %+v, want id legacy-auth and the GUID as SentinelID", rs)
+	}
+}
+
+func TestSeveralRulesInOneFileUseTheirOwnIDsElseFileHashN(t *testing.T) {
+	dir := t.TempDir()
+	md := filepath.Join(dir, "hunts.md")
+	os.WriteFile(md, []byte("# Hunts\n\n```kql id=legacy-imap\nSigninLogs\n```\n\n```kusto\nSigninLogs | take 1\n```\n"), 0o644)
+	yml := filepath.Join(dir, "pack.yaml")
+	os.WriteFile(yml, []byte("id: 11111111-2222-3333-4444-555555555555\nname: A\nquery: SigninLogs\n---\nname: B\nseverity: high\nquery: |\n  AADNonInteractiveUserSignInLogs\n"), 0o644)
+	rs, err := Load(md, yml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, fmt.Sprintf("%s@%d", r.ID, r.Line))
+	}
+	want := "legacy-imap@4,hunts#2@8,11111111-2222-3333-4444-555555555555@3,pack#2@8"
+	if strings.Join(got, ",") != want {
+		t.Errorf("ids@lines = %s, want %s", strings.Join(got, ","), want)
+	}
+	if rs[3].Severity != "high" || rs[3].Name != "B" {
+		t.Errorf("second YAML document: %+v", rs[3])
+	}
+}
+
+func TestASingleRuleFileIsNamedByItsFileEvenWithAnID(t *testing.T) {
+	dir := t.TempDir()
+	md := filepath.Join(dir, "one.md")
+	os.WriteFile(md, []byte("```kql id=other\nSigninLogs\n```\n"), 0o644)
+	rs, err := Load(md)
+	if err != nil || len(rs) != 1 || rs[0].ID != "one" {
+		t.Errorf("Load = %+v, %v; want the id one", rs, err)
+	}
+}
+
+func TestDuplicateIDAdviceNamesAFixThatWorks(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a", "x.kql")
+	b := filepath.Join(dir, "b", "x.kql")
+	md := filepath.Join(dir, "c", "pack.md")
+	for _, f := range []string{a, b} {
+		os.MkdirAll(filepath.Dir(f), 0o755)
+		os.WriteFile(f, []byte("SigninLogs\n"), 0o644)
+	}
+	os.MkdirAll(filepath.Dir(md), 0o755)
+	os.WriteFile(md, []byte("```kql id=x\nSigninLogs\n```\n```kql\nSigninLogs\n```\n"), 0o644)
+	load := func(p ...string) []Rule {
+		rs, err := Load(p...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	_, err := Merge(load(a), load(b))
+	if err == nil || !strings.Contains(err.Error(), "rename "+a+" or "+b) || strings.Contains(err.Error(), "own id") {
+		t.Errorf("two files: %v", err)
+	}
+	_, err = Merge(load(a), load(md))
+	if err == nil || !strings.Contains(err.Error(), "rename "+a+" or change the id at "+md+":1") {
+		t.Errorf("file and Markdown block: %v", err)
+	}
+	builtin, _ := Builtin()
+	mine := filepath.Join(dir, "entra-device-code-unmanaged.kql")
+	os.WriteFile(mine, []byte("SigninLogs\n"), 0o644)
+	_, err = Merge(builtin, load(mine))
+	if err == nil || !strings.Contains(err.Error(), "the built-in pack has this id: rename "+mine) {
+		t.Errorf("clash with the built-in pack: %v", err)
+	}
+}
+
+func TestPositionMapsAQueryColumnToTheFileColumn(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, text string }{
+		{"block", "name: x\nquery: |\n    SigninLogs\n    | where A > 1\n"},
+		{"indicator", "name: x\nquery: |2\n    SigninLogs\n    | where A > 1\n"},
+		{"nested", "name: x\nrule:\n  other: 1\nquery: |-\n\n  SigninLogs\n  | where A > 1\n"},
+		{"plain", "name: x\nquery: SigninLogs | where A > 1\n"},
+		{"quoted", "name: x\nquery: \"SigninLogs | where A > 1\"\n"},
+	} {
+		f := filepath.Join(dir, tc.name+".yaml")
+		os.WriteFile(f, []byte(tc.text), 0o644)
+		rs, err := Load(f)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		r := rs[0]
+		qlines := strings.Split(r.Query, "\n")
+		var ql, qc int
+		for i, l := range qlines {
+			if c := strings.Index(l, ">"); c >= 0 {
+				ql, qc = i+1, c+1
+			}
+		}
+		fl, fc := r.Position(ql, qc)
+		flines := strings.Split(tc.text, "\n")
+		if fl < 1 || fl > len(flines) || fc < 1 || fc > len(flines[fl-1]) || flines[fl-1][fc-1] != '>' {
+			t.Errorf("%s: query %d:%d maps to file %d:%d, which is not the '>'", tc.name, ql, qc, fl, fc)
+		}
 	}
 }
