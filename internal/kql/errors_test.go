@@ -161,3 +161,33 @@ func TestSyntaxErrorsNameTheirPlace(t *testing.T) {
 		})
 	}
 }
+
+// TestNegationsThatAreNotKQLAreRefused checks the negated forms that
+// Microsoft's parser refuses (!matches regex, !has_any, !has_all): they are
+// syntax errors that say how to write the negation.
+func TestNegationsThatAreNotKQLAreRefused(t *testing.T) {
+	cases := []struct {
+		query string
+		col   int
+		msg   string
+	}{
+		{`SigninLogs | where IPAddress !matches regex "^10\\."`, 30,
+			"'!matches regex' is not KQL: write not(IPAddress matches regex ...)"},
+		{`SigninLogs | where UserAgent !has_any ("linux", "mac")`, 30,
+			"'!has_any' is not KQL: write not(UserAgent has_any (...))"},
+		{`SigninLogs | where UserAgent !has_all ("linux", "mac")`, 30,
+			"'!has_all' is not KQL: write not(UserAgent has_all (...))"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.query, func(t *testing.T) {
+			_, err := Parse(tc.query)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("Parse error = %v, want *Error", err)
+			}
+			if e.Line != 1 || e.Column != tc.col || e.Msg != tc.msg {
+				t.Errorf("got %d:%d %q\nwant 1:%d %q", e.Line, e.Column, e.Msg, tc.col, tc.msg)
+			}
+		})
+	}
+}

@@ -249,7 +249,7 @@ func (c *compiler) binary(x *Binary) *cexpr {
 		return fold(&cexpr{typ: t, fn: func(f *frame) table.Value { return arith(o, lf(f), rf(f)) }}, l, r)
 	case "in", "!in", "in~", "!in~":
 		return c.in(x)
-	case "has_any", "has_all", "!has_any", "!has_all":
+	case "has_any", "has_all":
 		return c.hasAny(x)
 	case "matches regex":
 		l, r := c.expr(x.L), c.expr(x.R)
@@ -668,8 +668,7 @@ func (c *compiler) hasAny(x *Binary) *cexpr {
 	if len(dyn) > 0 {
 		c.fail(x.R.Position(), "%s needs constant terms in this engine", x.Op)
 	}
-	all := strings.HasSuffix(x.Op, "has_all")
-	neg := strings.HasPrefix(x.Op, "!")
+	all := x.Op == "has_all"
 	terms := make([]string, len(consts))
 	for i, k := range consts {
 		terms[i] = strings.ToLower(toStr(k))
@@ -688,17 +687,17 @@ func (c *compiler) hasAny(x *Binary) *cexpr {
 		if all {
 			for _, t := range terms {
 				if !hasTerm(h, t, true, false, false) {
-					return boolVal(neg)
+					return vFalse
 				}
 			}
-			return boolVal(!neg)
+			return vTrue
 		}
 		for _, t := range terms {
 			if hasTerm(h, t, true, false, false) {
-				return boolVal(!neg)
+				return vTrue
 			}
 		}
-		return boolVal(neg)
+		return vFalse
 	}}, l)
 }
 

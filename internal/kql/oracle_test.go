@@ -113,6 +113,7 @@ func TestParseAgreesWithMicrosoftsParserOnHandPickedQueries(t *testing.T) {
 		"SigninLogs | where UserAgent has_any ('a', 'b') and UserAgent !has 'c' and UserAgent has_all ('d')",
 		"SigninLogs | where Location matches regex @'^N[LO]$'",
 		"SigninLogs | where x !contains 'a' and y !startswith 'b' and z !endswith 'c' and w contains_cs 'd' and v !in~ ('e')",
+		"SigninLogs | where a !has_cs 'a' and b !hasprefix 'b' and c !hassuffix_cs 'c' and d !startswith_cs 'd' and e !endswith_cs 'e' and f !contains_cs 'f' and g !in ('g') and h !~ 'h' and i !between (1 .. 2)",
 		"SigninLogs | where isempty(DeviceDetail.deviceId) | project-reorder TimeGenerated, User* | project-away Device*",
 		"SigninLogs | where h'secret' == x and @\"C:\\path\" == y",
 		"SigninLogs | where t > datetime(\"2024-01-01T00:00:00Z\") and s < time(1.5h) and q == timespan(00:10:00)",
@@ -140,6 +141,9 @@ func TestParseAgreesWithMicrosoftsParserOnHandPickedQueries(t *testing.T) {
 		"let x = ;\nSigninLogs",
 		"SigninLogs | where a == 1 |",
 		"SigninLogs | extend = 5",
+		"SigninLogs | where Location !matches regex 'x'",
+		"SigninLogs | where UserAgent !has_any ('a', 'b')",
+		"SigninLogs | where UserAgent !has_all ('a', 'b')",
 	}
 	queries := map[string]string{}
 	for i, q := range valid {

@@ -832,7 +832,21 @@ func (p *parser) parseCompare() Expr {
 		}
 		p.take()
 		switch op {
-		case "in", "!in", "in~", "!in~", "has_any", "has_all", "!has_any", "!has_all":
+		case "!matches", "!has_any", "!has_all":
+			// Microsoft's parser refuses these negations (there is no
+			// such operator in KQL), so a rule using them would not run
+			// in Sentinel either.
+			left := exprText(l)
+			if left == "expression" {
+				left = "X"
+			}
+			form := map[string]string{"!matches": "matches regex ...", "!has_any": "has_any (...)", "!has_all": "has_all (...)"}[op]
+			name := op
+			if op == "!matches" {
+				name = "!matches regex"
+			}
+			p.fail(t.pos, "'%s' is not KQL: write not(%s %s)", name, left, form)
+		case "in", "!in", "in~", "!in~", "has_any", "has_all":
 			l = &Binary{Pos: t.pos, Op: op, L: l, R: p.parseInList(op)}
 		case "between", "!between":
 			lp := p.expect("(", "after "+op)
@@ -842,7 +856,7 @@ func (p *parser) parseCompare() Expr {
 			p.expect(")", "to close "+op)
 			_ = lp
 			l = &Between{Pos: t.pos, Not: op == "!between", X: l, Lo: lo, Hi: hi}
-		case "matches", "!matches":
+		case "matches":
 			p.expect("regex", "after matches")
 			l = &Binary{Pos: t.pos, Op: "matches regex", L: l, R: p.parseAdditive()}
 		default:

@@ -394,3 +394,55 @@ func TestNowIsReadFromTheOptionsClock(t *testing.T) {
 		t.Error("a sign-in 2 hours before now matched ago(1h)")
 	}
 }
+
+// TestNegatedOperatorsAreNegations checks that every negated operator is
+// the negation of its positive form, on a right side that makes the
+// positive form true and on one that makes it false.
+func TestNegatedOperatorsAreNegations(t *testing.T) {
+	cases := []struct {
+		op, neg, left, yes, no string
+	}{
+		{"has", "!has", "UserAgent", `"windows"`, `"window"`},
+		{"has", "nothas", "UserAgent", `"windows"`, `"window"`},
+		{"has_cs", "!has_cs", "UserAgent", `"Windows"`, `"windows"`},
+		{"contains", "!contains", "UserAgent", `"WINDOW"`, `"linux"`},
+		{"contains", "notcontains", "UserAgent", `"WINDOW"`, `"linux"`},
+		{"contains_cs", "!contains_cs", "UserAgent", `"Window"`, `"WINDOW"`},
+		{"contains_cs", "notcontainscs", "UserAgent", `"Window"`, `"WINDOW"`},
+		{"startswith", "!startswith", "UserPrincipalName", `"ADELE."`, `"bob"`},
+		{"startswith_cs", "!startswith_cs", "UserPrincipalName", `"adele."`, `"ADELE."`},
+		{"endswith", "!endswith", "UserPrincipalName", `"@CONTOSO.COM"`, `"@fabrikam.com"`},
+		{"endswith_cs", "!endswith_cs", "UserPrincipalName", `"@contoso.com"`, `"@CONTOSO.COM"`},
+		{"hasprefix", "!hasprefix", "UserAgent", `"win"`, `"indows"`},
+		{"hasprefix_cs", "!hasprefix_cs", "UserAgent", `"Win"`, `"win"`},
+		{"hassuffix", "!hassuffix", "UserAgent", `"DOWS"`, `"win"`},
+		{"hassuffix_cs", "!hassuffix_cs", "UserAgent", `"dows"`, `"DOWS"`},
+		{"==", "!=", "AuthenticationProtocol", `"deviceCode"`, `"devicecode"`},
+		{"==", "<>", "AuthenticationProtocol", `"deviceCode"`, `"devicecode"`},
+		{"=~", "!~", "AuthenticationProtocol", `"DEVICECODE"`, `"password"`},
+		{"in", "!in", "AppDisplayName", `("Microsoft Azure CLI", "x")`, `("microsoft azure cli")`},
+		{"in~", "!in~", "AppDisplayName", `("microsoft azure cli")`, `("Azure Portal")`},
+		{"between", "!between", "DurationMs", `(0 .. 10)`, `(1 .. 10)`},
+	}
+	for _, tc := range cases {
+		for _, rhs := range []string{tc.yes, tc.no} {
+			want := rhs == tc.yes
+			pos := tc.left + " " + tc.op + " " + rhs
+			neg := tc.left + " " + tc.neg + " " + rhs
+			t.Run(neg, func(t *testing.T) {
+				for _, w := range []struct {
+					where string
+					want  bool
+				}{{pos, want}, {neg, !want}} {
+					got, err := mustCompile(t, "SigninLogs | where "+w.where).Match(deviceCodeRow(t))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got != w.want {
+						t.Errorf("where %s: got %v, want %v", w.where, got, w.want)
+					}
+				}
+			})
+		}
+	}
+}
