@@ -1,9 +1,11 @@
 // Package file keeps Event Hubs checkpoints and partition ownership in a
 // local directory, in the same layout and with the same guarantees as
 // checkpoint/blob (conditional claims, checkpoints that never move
-// backwards, writes refused after ownership is lost): for development, for
-// replicas on one machine, and for `replay --resume`, which can key each
-// input file as a hub with one partition (sequence number = line).
+// backwards, writes refused after ownership is lost): for development and
+// for replicas on one machine. `replay --resume` keeps its per-file
+// positions in a Progress (progress.go), one JSON file of its own, since a
+// replayed file also needs its size and time to tell an append from a
+// replacement.
 //
 // Each record is a small JSON file written atomically (temporary file and
 // rename) under an exclusive lock on <dir>/.lock, so several processes on

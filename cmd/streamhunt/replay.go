@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"go.yaml.in/yaml/v3"
 
+	cpfile "github.com/streamhunt/streamhunt/checkpoint/file"
 	"github.com/streamhunt/streamhunt/consumer/file"
 	"github.com/streamhunt/streamhunt/internal/config"
 	"github.com/streamhunt/streamhunt/internal/ops"
@@ -45,6 +47,7 @@ type replayFlags struct {
 	deadLetter string
 	output     string
 	config     string
+	resume     string
 	now        string
 	progress   time.Duration
 	paths      []string
@@ -71,6 +74,14 @@ a sink did not deliver every finding (rejected, or given up on per its retry
 policy: those findings are in the dead letter); a sink that retries forever
 makes replay wait for it (Ctrl-C stops, exit 1).
 
+With --resume FILE, replay records in FILE (JSON; created with its directory)
+how far it got in each input file, by absolute path, once the findings of
+those bodies were delivered, and the next replay with the same FILE skips
+them: a file that grew is read from where it stopped; a file that is
+smaller, older or rewritten is read again from the start, with a warning.
+stdin is not tracked. Delete FILE to start over (FILE.lock keeps two replays
+from sharing it).
+
 Flags:
 `
 
@@ -84,6 +95,7 @@ func parseReplayFlags(args []string, stderr io.Writer) (*replayFlags, error) {
 	fs.StringVar(&f.deadLetter, "dead-letter", "streamhunt-deadletter.jsonl", "write undecodable input to `FILE` (created only when needed)")
 	fs.StringVar(&f.output, "output", "", "write findings to `FILE` instead of stdout")
 	fs.StringVar(&f.config, "config", "", "deliver findings to the sinks of the run configuration `FILE` (see above)")
+	fs.StringVar(&f.resume, "resume", "", "record in `FILE` how far each input file was delivered, and skip that next time (see above)")
 	fs.StringVar(&f.now, "now", "", "fix the clock of ago()/now() at `TIME` (RFC 3339)")
 	fs.DurationVar(&f.progress, "progress", 5*time.Second, "print progress to stderr this often (0 disables)")
 	fs.Usage = func() {
@@ -221,65 +233,182 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 		return err
 	}
 
+	var prog *cpfile.Progress
+	if f.resume != "" {
+		if prog, err = cpfile.OpenProgress(f.resume); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		defer prog.Close()
+	}
 	out, dl, sinkNames, err := replayOutputs(f, cfg, stdoutW, stderr)
 	if err != nil {
 		return err
 	}
 
-	st := newReplayStats(p)
-	start := time.Now()
-	lastProgress := start
-	reader := &file.Reader{Stdin: stdin, Valid: pipeline.ValidOrRepairable}
-	var pending sink.Batch
-	flush := func() error {
-		if len(pending.Findings) == 0 {
-			pending = sink.Batch{}
-			return nil
+	r := &replayRun{ctx: ctx, f: f, p: p, out: out, dl: dl, prog: prog, stderr: stderr,
+		st: newReplayStats(p), reader: &file.Reader{Stdin: stdin, Valid: pipeline.ValidOrRepairable}}
+	r.st.resumeFrom = f.resume
+	r.start = time.Now()
+	r.lastProgress = r.start
+	runErr := r.files(files)
+	if prog != nil {
+		// Positions are set only after delivery: what was set is saved,
+		// also when the replay stopped early.
+		if err := prog.Save(); err != nil {
+			runErr = errors.Join(runErr, err)
 		}
-		if err := out.Write(ctx, pending); err != nil {
-			return fmt.Errorf("writing findings: %w", err)
-		}
-		pending = sink.Batch{}
-		return nil
 	}
-	readErr := reader.Read(ctx, files, func(b file.Body) error {
-		if pending.Range.File != "" && pending.Range.File != b.File {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		res := p.Process(pipeline.Event{Body: b.Data, Source: pipeline.Source{File: b.File, Line: b.Line}})
-		st.add(b, res)
-		if len(res.DeadLetters) > 0 {
-			if err := dl.WriteDeadLetters(ctx, res.DeadLetters); err != nil {
-				return fmt.Errorf("writing dead letters to %s: %w", dl.Where(), err)
-			}
-		}
-		if len(res.Findings) > 0 {
-			if pending.Range.File == "" {
-				pending.Range = sink.Range{File: b.File, FirstLine: b.Line}
-			}
-			pending.Range.LastLine = b.Line
-			pending.Findings = append(pending.Findings, res.Findings...)
-			if len(pending.Findings) >= 500 {
-				return flush()
-			}
-		}
-		if f.progress > 0 && time.Since(lastProgress) >= f.progress {
-			lastProgress = time.Now()
-			fmt.Fprintf(stderr, "streamhunt replay: %s so far\n", st.short(time.Since(start)))
-		}
-		return nil
-	})
-	flushErr := flush()
 	// Close the sinks (they may still dead-letter what they could not
 	// deliver), then the dead letters; not with ctx, which may be over.
 	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	closeErr := out.Close(cctx)
 	closeErr = errors.Join(closeErr, dl.Close(cctx))
-	st.print(stderr, time.Since(start), dl, sinkNames)
-	return errors.Join(readErr, flushErr, closeErr, dl.undelivered())
+	r.st.print(stderr, time.Since(r.start), dl, sinkNames)
+	return errors.Join(runErr, closeErr, dl.undelivered())
+}
+
+// replayRun is one replay's state while it reads the files.
+type replayRun struct {
+	ctx    context.Context
+	f      *replayFlags
+	p      *pipeline.Pipeline
+	out    sink.Sink
+	dl     *countingDeadLetters
+	prog   *cpfile.Progress
+	reader *file.Reader
+	stderr io.Writer
+	st     *replayStats
+
+	start, lastProgress time.Time
+	pending             sink.Batch
+	lastSave            time.Time
+}
+
+// flush delivers the pending findings; once it returns nil, everything
+// processed so far is delivered.
+func (r *replayRun) flush() error {
+	if len(r.pending.Findings) == 0 {
+		r.pending = sink.Batch{}
+		return nil
+	}
+	if err := r.out.Write(r.ctx, r.pending); err != nil {
+		return fmt.Errorf("writing findings: %w", err)
+	}
+	r.pending = sink.Batch{}
+	return nil
+}
+
+// files reads every file; it stops at the first error that is not the
+// input's own (a sink or the dead letter failing, an interrupt).
+func (r *replayRun) files(files []string) error {
+	for _, name := range files {
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.file(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resumeFile is where --resume records a file.
+type resumeFile struct {
+	key  string // absolute path
+	size int64
+	mod  time.Time
+	upto int // bodies starting on lines up to upto are done
+}
+
+func (r *replayRun) file(name string) error {
+	var rf *resumeFile
+	if r.prog != nil && name == "-" {
+		fmt.Fprintf(r.stderr, "streamhunt replay: --resume does not track stdin; it is read in full\n")
+	}
+	if r.prog != nil && name != "-" {
+		key, kerr := filepath.Abs(name)
+		fi, serr := os.Stat(name)
+		if kerr == nil && serr == nil {
+			rf = &resumeFile{key: key, size: fi.Size(), mod: fi.ModTime()}
+			if fp, ok := r.prog.Get(key); ok {
+				line, all, changed := fp.Resume(rf.size, rf.mod)
+				switch {
+				case changed:
+					fmt.Fprintf(r.stderr, "streamhunt replay: %s changed since the last replay (smaller, older or rewritten): reading it from the start\n", name)
+				case all:
+					r.st.resumedFiles++
+					return nil
+				case line > 0:
+					r.st.resumedPartly++
+				}
+				rf.upto = line
+			}
+		}
+	}
+	skip := 0
+	if rf != nil {
+		skip = rf.upto
+	}
+	mark := func(complete bool) error {
+		if rf == nil {
+			return nil
+		}
+		r.prog.Set(rf.key, cpfile.FileProgress{Line: rf.upto, Complete: complete, Size: rf.size, ModTime: rf.mod})
+		if time.Since(r.lastSave) < time.Second {
+			return nil
+		}
+		r.lastSave = time.Now()
+		return r.prog.Save()
+	}
+	sinceMark, lastMark := 0, time.Now()
+	err := r.reader.Read(r.ctx, []string{name}, func(b file.Body) error {
+		if b.Line <= skip {
+			r.st.resumedBodies++
+			return nil
+		}
+		res := r.p.Process(pipeline.Event{Body: b.Data, Source: pipeline.Source{File: b.File, Line: b.Line}})
+		r.st.add(b, res)
+		if len(res.DeadLetters) > 0 {
+			if err := r.dl.WriteDeadLetters(r.ctx, res.DeadLetters); err != nil {
+				return fmt.Errorf("writing dead letters to %s: %w", r.dl.Where(), err)
+			}
+		}
+		if len(res.Findings) > 0 {
+			if r.pending.Range.File == "" {
+				r.pending.Range = sink.Range{File: b.File, FirstLine: b.Line}
+			}
+			r.pending.Range.LastLine = b.Line
+			r.pending.Findings = append(r.pending.Findings, res.Findings...)
+		}
+		if rf != nil {
+			rf.upto = b.Line
+		}
+		sinceMark++
+		// Deliver every 500 findings, and (with --resume) record the
+		// position every 10000 bodies or 5 seconds.
+		if len(r.pending.Findings) >= 500 || (rf != nil && (sinceMark >= 10000 || time.Since(lastMark) >= 5*time.Second)) {
+			if err := r.flush(); err != nil {
+				return err
+			}
+			if err := mark(false); err != nil {
+				return err
+			}
+			sinceMark, lastMark = 0, time.Now()
+		}
+		if r.f.progress > 0 && time.Since(r.lastProgress) >= r.f.progress {
+			r.lastProgress = time.Now()
+			fmt.Fprintf(r.stderr, "streamhunt replay: %s so far\n", r.st.short(time.Since(r.start)))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.flush(); err != nil {
+		return err
+	}
+	return mark(true)
 }
 
 // replayOutputs opens where findings and dead letters go: the configured
@@ -507,6 +636,13 @@ type replayStats struct {
 	findings  map[string]int
 	repaired  int
 	ruleOrder []string
+	// resumedFiles were skipped by --resume as delivered; resumedPartly
+	// were read on from where the last replay stopped, skipping
+	// resumedBodies.
+	resumedFiles  int
+	resumedPartly int
+	resumedBodies int
+	resumeFrom    string
 }
 
 func newReplayStats(p *pipeline.Pipeline) *replayStats {
@@ -594,6 +730,10 @@ func (st *replayStats) print(w io.Writer, d time.Duration, dl *countingDeadLette
 	fmt.Fprintf(w, "  findings per rule: %s\n", strings.Join(parts, ", "))
 	if st.repaired > 0 {
 		fmt.Fprintf(w, "  bodies repaired before decoding (invalid JSON from Azure): %d\n", st.repaired)
+	}
+	if st.resumeFrom != "" {
+		fmt.Fprintf(w, "  resumed from %s: %d files skipped as delivered; %d files read on from where they stopped (%d bodies skipped)\n",
+			st.resumeFrom, st.resumedFiles, st.resumedPartly, st.resumedBodies)
 	}
 	if len(sinks) > 0 {
 		fmt.Fprintf(w, "  sinks: %s\n", strings.Join(sinks, ", "))

@@ -213,3 +213,52 @@ func TestReplayConfigKeepsLineNumbersAndAcceptsAConfigWithoutSourceOrDeadLetter(
 		t.Errorf("file sink holds:\n%s", b)
 	}
 }
+
+func TestReplayResumeSkipsWhatWasDeliveredAndReadsWhatWasAppended(t *testing.T) {
+	dir := t.TempDir()
+	progress := filepath.Join(dir, "state", "progress.json")
+	in := filepath.Join(dir, "in", "signins.ndjson")
+	body := func(id string) string {
+		return `{"records":[` + signin(id, "deviceCode", "", "0", office) + `]}` + "\n"
+	}
+	writeFile(t, in, body("first")+body("second"))
+	other := writeFile(t, filepath.Join(dir, "in", "other.json"), body("third"))
+	only := writeFile(t, filepath.Join(dir, "r", "dc.kql"), "SigninLogs | where AuthenticationProtocol == \"deviceCode\"\n")
+	replayIDs := func(want int) []string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, dir, "replay", "--resume", progress, "--only-rules", only, filepath.Join(dir, "in"))
+		if code != want {
+			t.Fatalf("exit %d, want %d:\n%s", code, want, stderr)
+		}
+		var ids []string
+		for _, f := range findings(t, stdout) {
+			ids = append(ids, f["recordId"].(string))
+		}
+		sort.Strings(ids)
+		return ids
+	}
+	if got := replayIDs(0); strings.Join(got, ",") != "first,second,third" {
+		t.Fatalf("first replay: %v", got)
+	}
+	if got := replayIDs(0); len(got) != 0 {
+		t.Fatalf("second replay over the same input: %v, want nothing", got)
+	}
+	f, err := os.OpenFile(in, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(body("appended"))
+	f.Close()
+	if got := replayIDs(0); strings.Join(got, ",") != "appended" {
+		t.Fatalf("after an append: %v, want only the appended body's finding", got)
+	}
+	// A file that shrank was replaced: it is read again from the start, with a warning.
+	writeFile(t, other, body("new"))
+	code, stdout, stderr := runCLI(t, dir, "replay", "--resume", progress, "--only-rules", only, filepath.Join(dir, "in"))
+	if code != 0 || len(findings(t, stdout)) != 1 || !strings.Contains(stderr, other+" changed since") {
+		t.Fatalf("exit %d, stdout %s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "resumed from "+progress) {
+		t.Errorf("summary does not say it resumed:\n%s", stderr)
+	}
+}
