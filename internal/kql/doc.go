@@ -25,8 +25,10 @@
 // with "unsupported in per-record rules: <operator> (<why>)".
 //
 // Kusto's meaning is kept: == is case-sensitive and =~ is not; has matches
-// whole terms; strings are never null; comparisons with null are false in
-// where; a string compared with a number by ==, != or in is compared
+// whole terms; strings are never null; == of a null and a non-null value
+// is false and != is true (two nulls give null), ordering comparisons with
+// null give null, and where drops null; a string compared with a number by
+// ==, != or in is compared
 // numerically when it holds a number and is unequal otherwise, while an
 // ordering comparison of a string and a number is a compile error; dynamic
 // values compare by their runtime JSON type. A column whose schema lists

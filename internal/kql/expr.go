@@ -616,10 +616,11 @@ func (c *compiler) in(x *Binary) *cexpr {
 		}}, l)
 	}
 	return fold(&cexpr{typ: table.TypeBool, fn: func(f *frame) table.Value {
+		// x in (a, b) is x == a or x == b, and x !in (a, b) is x != a and
+		// x != b, under eq3's null rules: a null x is in no list of
+		// non-null items, and a null item makes a miss null.
 		v := dynScalar(lf(f))
-		if v.K == table.KindNull {
-			return table.Null
-		}
+		sawNull := false
 		if v.K == table.KindString {
 			// Parse a numeric string once for all the numeric items.
 			if n, ok := parseNumber(v.S); ok {
@@ -634,8 +635,11 @@ func (c *compiler) in(x *Binary) *cexpr {
 			if v.K == table.KindString && isNumKind(k.K) {
 				continue
 			}
-			if eq3(v, k, fold3) == 1 {
+			switch eq3(v, k, fold3) {
+			case 1:
 				return boolVal(!neg)
+			case -1:
+				sawNull = true
 			}
 		}
 		for _, d := range dynFns {
@@ -643,9 +647,12 @@ func (c *compiler) in(x *Binary) *cexpr {
 			if w.K == table.KindDynamic && len(w.S) > 0 && w.S[0] == '[' {
 				found := false
 				jsonElements(w.S, func(el string) bool {
-					if eq3(v, dynFromRaw(el), fold3) == 1 {
+					switch eq3(v, dynFromRaw(el), fold3) {
+					case 1:
 						found = true
 						return false
+					case -1:
+						sawNull = true
 					}
 					return true
 				})
@@ -654,9 +661,15 @@ func (c *compiler) in(x *Binary) *cexpr {
 				}
 				continue
 			}
-			if eq3(v, w, fold3) == 1 {
+			switch eq3(v, w, fold3) {
+			case 1:
 				return boolVal(!neg)
+			case -1:
+				sawNull = true
 			}
+		}
+		if sawNull {
+			return table.Null
 		}
 		return boolVal(neg)
 	}}, operands...)
@@ -851,11 +864,26 @@ func numEq(n numVal, k table.Value) bool {
 	return n.float() == m.float()
 }
 
-// eq3 compares two values for ==: 1 equal, 0 not, -1 when either is null.
+// eq3 compares two values for ==: 1 equal, 0 not, -1 (null) when both
+// are null.
+//
+// Kusto's "Null values" page (learn.microsoft.com/kusto/query/scalar-data-types/null-values,
+// "Equality and inequality of null values") says: applying == to two null
+// values yields bool(null), and to a null value and a non-null value
+// yields bool(false); applying != to two null values yields bool(null), and
+// to a null value and a non-null value yields bool(true). So != is not3 of
+// this result, and in/!in, which test == against each item, follow. The
+// ordering operators are not covered by that exception and give null for a
+// null operand (the page's example: val > 3 is null when val is null);
+// not() of null stays null. Strings are never null (an absent string is
+// ""), so a string compared with a null is a non-null compared with a null.
 func eq3(a, b table.Value, fold bool) int8 {
 	a, b = dynScalar(a), dynScalar(b)
 	if a.K == table.KindNull || b.K == table.KindNull {
-		return -1
+		if a.K == b.K {
+			return -1
+		}
+		return 0
 	}
 	r := false
 	switch {

@@ -36,7 +36,7 @@ func TestPredicatesMeanWhatTheyMeanInKusto(t *testing.T) {
 		{"bracket member access with double quotes", `LocationDetails["city"] == "Amsterdam"`, true},
 		{"bracket member access with single quotes", `LocationDetails['city'] == "Amsterdam"`, true},
 		{"a missing dynamic member is null so == is false", `DeviceDetail.trustType == "Hybrid"`, false},
-		{"a missing dynamic member is null so != is false too", `DeviceDetail.trustType != "Hybrid"`, false},
+		{"a missing dynamic member is null and null != a value is true", `DeviceDetail.trustType != "Hybrid"`, true},
 		{"isempty is true for an empty dynamic string", `isempty(DeviceDetail.deviceId)`, true},
 		{"isempty is true for a missing member", `isempty(DeviceDetail.trustType)`, true},
 		{"isempty is false for a present member", `isempty(DeviceDetail.operatingSystem)`, false},
@@ -77,7 +77,8 @@ func TestPredicatesMeanWhatTheyMeanInKusto(t *testing.T) {
 		{"and short-circuits to false", `ResultType == 1 and AuthenticationProtocol == "deviceCode"`, false},
 		{"or is true when one side is", `ResultType == 1 or AuthenticationProtocol == "deviceCode"`, true},
 		{"not() negates", `not(AuthenticationProtocol == "deviceCode")`, false},
-		{"not() of a null comparison drops the row", `not(DeviceDetail.trustType == "x")`, false},
+		{"not() of null == a value is true", `not(DeviceDetail.trustType == "x")`, true},
+		{"not() of null is null and drops the row", `not(bool(null))`, false},
 		{"arithmetic follows precedence", `DurationMs + 2 * 3 == 6`, true},
 		{"modulo works on longs", `7 % 3 == 1`, true},
 		{"a timespan literal in hours", `1.5h == 90m`, true},
@@ -443,6 +444,111 @@ func TestNegatedOperatorsAreNegations(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestNullComparisonsFollowKusto checks comparisons with a null operand on
+// a row whose long, bool, datetime and dynamic columns are null, as
+// Kusto's "Null values" page specifies: == of a null and a non-null value
+// is false, != is true, and both give null for two nulls; other binary
+// operators give null; where drops a null.
+func TestNullComparisonsFollowKusto(t *testing.T) {
+	cases := []struct {
+		where string
+		want  bool
+	}{
+		{`DurationMs == 5`, false},
+		{`DurationMs != 5`, true},
+		{`5 != DurationMs`, true},
+		{`not(DurationMs == 5)`, true},
+		{`not(DurationMs != 5)`, false},
+		{`DurationMs == long(null)`, false},
+		{`DurationMs != long(null)`, false},
+		{`not(DurationMs == long(null))`, false},
+		{`not(DurationMs != long(null))`, false},
+		{`DurationMs < 5`, false},
+		{`DurationMs >= 5`, false},
+		{`not(DurationMs < 5)`, false},
+		{`DurationMs between (1 .. 10)`, false},
+		{`DurationMs !between (1 .. 10)`, false},
+		{`DurationMs in (5, 6)`, false},
+		{`DurationMs !in (5, 6)`, true},
+		{`not(DurationMs in (5, 6))`, true},
+		{`DurationMs in (5, long(null))`, false},
+		{`DurationMs !in (5, long(null))`, false},
+		{`IsInteractive == true`, false},
+		{`IsInteractive != true`, true},
+		{`IsInteractive != false`, true},
+		{`not(IsInteractive)`, false},
+		{`TimeGenerated == datetime(2025-01-01)`, false},
+		{`TimeGenerated != datetime(2025-01-01)`, true},
+		{`TimeGenerated > datetime(2025-01-01)`, false},
+		{`TimeGenerated < datetime(2025-01-01)`, false},
+		{`TimeGenerated > ago(1d)`, false},
+		{`DeviceDetail.trustType == "Hybrid"`, false},
+		{`DeviceDetail.trustType != "Hybrid"`, true},
+		{`DeviceDetail.trustType =~ "hybrid"`, false},
+		{`DeviceDetail.trustType !~ "hybrid"`, true},
+		{`DeviceDetail.trustType in ("Hybrid", "AzureAD")`, false},
+		{`DeviceDetail.trustType !in ("Hybrid", "AzureAD")`, true},
+		{`DeviceDetail.trustType in~ ("hybrid")`, false},
+		{`DeviceDetail.trustType !in~ ("hybrid")`, true},
+		{`DeviceDetail.trustType == DeviceDetail.other`, false},
+		{`DeviceDetail.trustType != DeviceDetail.other`, false},
+		{`Status.errorCode != 0`, true},
+		{`Status == dynamic(null)`, false},
+		{`Status != dynamic(null)`, false},
+		{`iff(DurationMs != 5, true, false)`, true},
+		// Strings are never null: an absent string column is "".
+		{`Location == ""`, true},
+		{`Location != "NL"`, true},
+		{`isnull(Location)`, false},
+		{`Location == DeviceDetail.trustType`, false},
+		{`Location != DeviceDetail.trustType`, true},
+	}
+	row := func(t *testing.T) *table.Row {
+		return mkRow(t, signinLogs, map[string]table.Value{"DeviceDetail": table.Dynamic(`{}`)})
+	}
+	for _, tc := range cases {
+		t.Run(tc.where, func(t *testing.T) {
+			p := mustCompile(t, "SigninLogs | where "+tc.where)
+			got, err := p.Match(row(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("where %s on nulls: got %v, want %v", tc.where, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNullValuesPageExample runs the example of Kusto's "Null values" page
+// (datatable(val:int)[5, int(null)] | extend ...) and checks its output
+// table.
+func TestNullValuesPageExample(t *testing.T) {
+	p := mustCompile(t, `SigninLogs
+| extend IsBiggerThan3 = DurationMs > 3
+| extend IsBiggerThan3OrNull = DurationMs > 3 or isnull(DurationMs)
+| extend IsEqualToNull = DurationMs == long(null)
+| extend IsNotEqualToNull = DurationMs != long(null)
+| project IsBiggerThan3, IsBiggerThan3OrNull, IsEqualToNull, IsNotEqualToNull`)
+	for _, tc := range []struct {
+		val  table.Value
+		want []table.Value
+	}{
+		{table.Long(5), []table.Value{table.Bool(true), table.Bool(true), table.Bool(false), table.Bool(true)}},
+		{table.Null, []table.Value{table.Null, table.Bool(true), table.Null, table.Null}},
+	} {
+		outs, err := p.Run(mkRow(t, signinLogs, map[string]table.Value{"DurationMs": tc.val}))
+		if err != nil || len(outs) != 1 {
+			t.Fatalf("Run = %d rows, %v", len(outs), err)
+		}
+		for i, w := range tc.want {
+			if got := outs[0].Columns[i]; got.Value != w {
+				t.Errorf("val %+v: %s = %+v, want %+v", tc.val, got.Name, got.Value, w)
+			}
 		}
 	}
 }
