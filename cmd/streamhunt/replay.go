@@ -69,10 +69,8 @@ control, and dead letters to its deadLetter place (--dead-letter overrides
 it); its rules section chooses the rules (--rules adds to them, --only-rules
 replaces them). Its source and checkpoints sections are ignored (their
 variables need not be set), and so is ops. --output cannot be combined with
---config: add a file sink to the configuration instead. Replay exits 1 when
-a sink did not deliver every finding (rejected, or given up on per its retry
-policy: those findings are in the dead letter); a sink that retries forever
-makes replay wait for it (Ctrl-C stops, exit 1).
+--config: add a file sink to the configuration instead. A sink that retries
+forever makes replay wait for it (Ctrl-C stops it).
 
 With --resume FILE, replay records in FILE (JSON; created with its directory)
 how far it got in each input file, by absolute path, once the findings of
@@ -81,6 +79,18 @@ them: a file that grew is read from where it stopped; a file that is
 smaller, older or rewritten is read again from the start, with a warning.
 stdin is not tracked. Delete FILE to start over (FILE.lock keeps two replays
 from sharing it).
+
+A file that cannot be read to its end (unreadable, a truncated or corrupt
+gzip) does not stop the replay: the bodies before the error are processed,
+the error becomes a dead letter (reason read-error, with the file, the line
+and what was read of it), the summary lists it, and the other files are
+read.
+
+Exit status: 0 when the input was processed (also with dead letters, read
+errors or no findings); 1 when no input could be read at all (every file
+failed), when writing findings or dead letters failed, or when a sink did
+not deliver every finding (rejected, or given up on per its retry policy:
+those findings are in the dead letter); 2 for a usage error.
 
 Flags:
 `
@@ -251,6 +261,9 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 	r.start = time.Now()
 	r.lastProgress = r.start
 	runErr := r.files(files)
+	if runErr == nil && len(r.st.readErrors) > 0 && r.st.filesRead == 0 && r.st.resumedFiles == 0 && r.st.bodies == 0 {
+		runErr = fmt.Errorf("no input could be read (%d files failed; see the dead letters at %s)", len(r.st.readErrors), dl.Where())
+	}
 	if prog != nil {
 		// Positions are set only after delivery: what was set is saved,
 		// also when the replay stopped early.
@@ -402,9 +415,29 @@ func (r *replayRun) file(name string) error {
 		}
 		return nil
 	})
+	var re *file.ReadError
+	if errors.As(err, &re) {
+		// The file's own problem: what was read before it is processed and
+		// delivered, the error is a dead letter, and the other files go on.
+		if err := r.flush(); err != nil {
+			return err
+		}
+		if err := mark(false); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.stderr, "streamhunt replay: %v: the rest of this file is skipped (dead letter %s)\n", re, file.ReasonReadError)
+		r.st.readErrors = append(r.st.readErrors, re.Error())
+		dl := pipeline.DeadLetter{Time: time.Now(), Reason: file.ReasonReadError, Error: re.Error(),
+			Source: pipeline.Source{File: re.File, Line: re.Line}, Raw: re.Partial}
+		if err := r.dl.WriteDeadLetters(r.ctx, []pipeline.DeadLetter{dl}); err != nil {
+			return fmt.Errorf("writing dead letters to %s: %w", r.dl.Where(), err)
+		}
+		return nil
+	}
 	if err != nil {
 		return err
 	}
+	r.st.filesRead++
 	if err := r.flush(); err != nil {
 		return err
 	}
@@ -643,6 +676,10 @@ type replayStats struct {
 	resumedPartly int
 	resumedBodies int
 	resumeFrom    string
+	// filesRead were read to their end; readErrors are the files that
+	// could not be (dead-lettered as read-error).
+	filesRead  int
+	readErrors []string
 }
 
 func newReplayStats(p *pipeline.Pipeline) *replayStats {
@@ -730,6 +767,21 @@ func (st *replayStats) print(w io.Writer, d time.Duration, dl *countingDeadLette
 	fmt.Fprintf(w, "  findings per rule: %s\n", strings.Join(parts, ", "))
 	if st.repaired > 0 {
 		fmt.Fprintf(w, "  bodies repaired before decoding (invalid JSON from Azure): %d\n", st.repaired)
+	}
+	if n := len(st.readErrors); n > 0 {
+		word := "files"
+		if n == 1 {
+			word = "file"
+		}
+		shown := st.readErrors
+		if len(shown) > 5 {
+			shown = shown[:5]
+		}
+		more := ""
+		if n > len(shown) {
+			more = fmt.Sprintf("; and %d more", n-len(shown))
+		}
+		fmt.Fprintf(w, "  read errors: %d %s not read to the end (dead letters %s): %s%s\n", n, word, file.ReasonReadError, strings.Join(shown, "; "), more)
 	}
 	if st.resumeFrom != "" {
 		fmt.Fprintf(w, "  resumed from %s: %d files skipped as delivered; %d files read on from where they stopped (%d bodies skipped)\n",

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -261,4 +264,73 @@ func TestReplayResumeSkipsWhatWasDeliveredAndReadsWhatWasAppended(t *testing.T) 
 	if !strings.Contains(stderr, "resumed from "+progress) {
 		t.Errorf("summary does not say it resumed:\n%s", stderr)
 	}
+}
+
+func gzipBytes(t *testing.T, s string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(s))
+	zw.Close()
+	return buf.Bytes()
+}
+
+func TestReplayDeadLettersAnUnreadableFileAndGoesOnWithTheOthers(t *testing.T) {
+	dir := t.TempDir()
+	only := writeFile(t, filepath.Join(dir, "r", "dc.kql"), "SigninLogs | where AuthenticationProtocol == \"deviceCode\"\n")
+	var a strings.Builder
+	for i := 0; i < 300; i++ {
+		a.WriteString(`{"records":[` + signin(fmt.Sprintf("a%03d", i), "deviceCode", "", "0", office) + `]}` + "\n")
+	}
+	full := gzipBytes(t, a.String())
+	writeFile(t, filepath.Join(dir, "mix", "a.ndjson.gz"), string(full[:len(full)/2]))
+	writeFile(t, filepath.Join(dir, "mix", "b.ndjson"), `{"records":[`+signin("b", "deviceCode", "", "0", office)+`]}`+"\n")
+	dl := filepath.Join(dir, "dl.jsonl")
+	code, stdout, stderr := runCLI(t, dir, "replay", "--only-rules", only, "--dead-letter", dl, filepath.Join(dir, "mix"))
+	if code != 0 {
+		t.Fatalf("exit %d, want 0 (input was processed):\n%s", code, stderr)
+	}
+	ids := map[string]bool{}
+	for _, f := range findings(t, stdout) {
+		ids[f["recordId"].(string)] = true
+	}
+	if !ids["b"] || !ids["a000"] || len(ids) < 10 || len(ids) >= 301 {
+		t.Fatalf("findings for %d records (b %v, a000 %v): want b and the bodies of a before the cut", len(ids), ids["b"], ids["a000"])
+	}
+	var d struct {
+		Reason string
+		Error  string
+		Source struct {
+			File string
+			Line int
+		}
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(mustReadBytes(t, dl)), &d); err != nil {
+		t.Fatalf("dead letters: %v", err)
+	}
+	if d.Reason != "read-error" || d.Source.File != filepath.Join(dir, "mix", "a.ndjson.gz") || d.Source.Line != len(ids) || !strings.Contains(d.Error, "unexpected EOF") {
+		t.Errorf("dead letter = %+v (%d findings)", d, len(ids))
+	}
+	if !strings.Contains(stderr, "read errors: 1 file") || !strings.Contains(stderr, "a.ndjson.gz") {
+		t.Errorf("summary:\n%s", stderr)
+	}
+	if i, j := strings.Index(stderr, "a.ndjson.gz"), strings.Index(stderr, "findings per rule"); i < 0 || i > j {
+		t.Errorf("the read error is not reported before the summary ends:\n%s", stderr)
+	}
+
+	// Nothing readable at all: exit 1.
+	bad := writeFile(t, filepath.Join(dir, "bad", "x.gz"), "\x1f\x8bnot gzip")
+	code, _, stderr = runCLI(t, dir, "replay", "--only-rules", only, "--dead-letter", dl, bad)
+	if code != 1 || !strings.Contains(stderr, "no input could be read") {
+		t.Errorf("exit %d, want 1:\n%s", code, stderr)
+	}
+}
+
+func mustReadBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

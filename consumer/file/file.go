@@ -91,6 +91,34 @@ func Expand(paths []string) ([]string, error) {
 	return out, nil
 }
 
+// ReasonReadError is the dead letter reason for a file that could not be
+// read to its end.
+const ReasonReadError = "read-error"
+
+// ReadError is a file that could not be read to its end: it cannot be
+// opened, its gzip stream is corrupt or truncated, a line is too long, the
+// disk fails. The bodies before Line were passed to the callback already; a
+// line cut short by the error is not a body, it is Partial.
+type ReadError struct {
+	File string
+	// Line is the 1-based line where reading failed; 0 when the file could
+	// not be opened.
+	Line int
+	Err  error
+	// Partial is what was read of the line (or of the one JSON value the
+	// file holds) that the error cut short; nil when nothing was.
+	Partial []byte
+}
+
+func (e *ReadError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
+
 // Reader reads bodies from files.
 type Reader struct {
 	// Stdin is read for the path "-".
@@ -105,7 +133,8 @@ type Reader struct {
 }
 
 // Read calls fn for every body of every file, in order. It stops at the
-// first error of fn or of reading.
+// first error of fn (returned as is), of ctx, or of reading (a *ReadError,
+// after the bodies read before it).
 func (r *Reader) Read(ctx context.Context, files []string, fn func(Body) error) error {
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
@@ -122,13 +151,13 @@ func (r *Reader) readOne(ctx context.Context, name string, fn func(Body) error) 
 	var src io.Reader
 	if name == "-" {
 		if r.Stdin == nil {
-			return errors.New("stdin is not available")
+			return &ReadError{File: name, Err: errors.New("stdin is not available")}
 		}
 		src = r.Stdin
 	} else {
 		f, err := os.Open(name)
 		if err != nil {
-			return fmt.Errorf("cannot open %q: %w", name, err)
+			return &ReadError{File: name, Err: fmt.Errorf("cannot open: %w", err)}
 		}
 		defer f.Close()
 		src = f
@@ -138,7 +167,7 @@ func (r *Reader) readOne(ctx context.Context, name string, fn func(Body) error) 
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return fmt.Errorf("%s: gzip header: %w", name, err)
+			return &ReadError{File: name, Line: 1, Err: fmt.Errorf("gzip header: %w", err)}
 		}
 		defer zr.Close()
 		br = bufio.NewReaderSize(zr, 1<<20)
@@ -158,7 +187,7 @@ func (r *Reader) readOne(ctx context.Context, name string, fn func(Body) error) 
 
 	first, err := readLine(br, maxLine)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s:1: %w", name, err)
+		return &ReadError{File: name, Line: 1, Err: err, Partial: nonEmpty(first)}
 	}
 	firstTrim := bytes.TrimSpace(first)
 	rest, peekErr := br.Peek(1)
@@ -171,7 +200,9 @@ func (r *Reader) readOne(ctx context.Context, name string, fn func(Body) error) 
 	// JSON value. Read it whole; if it is not one value, read it as lines.
 	whole := bytes.NewBuffer(append(append([]byte(nil), first...), '\n'))
 	if _, err := io.Copy(whole, br); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		// A value cut short is not a body; what was read is kept for the
+		// dead letter.
+		return &ReadError{File: name, Line: 1 + leadingLines(whole.Bytes()), Err: err, Partial: whole.Bytes()}
 	}
 	data := whole.Bytes()
 	if t := bytes.TrimSpace(data); len(t) > 0 && valid(t) {
@@ -218,18 +249,26 @@ func (r *Reader) lines(ctx context.Context, name string, br *bufio.Reader, first
 			}
 		}
 		l, err := readLine(br, maxLine)
+		if err != nil && !errors.Is(err, io.EOF) {
+			// The line the error cut short is not a body.
+			return &ReadError{File: name, Line: n + 1, Err: err, Partial: nonEmpty(l)}
+		}
 		if len(l) > 0 || err == nil {
 			if e := emit(l); e != nil {
 				return e
 			}
 		}
-		if errors.Is(err, io.EOF) {
+		if err != nil {
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("%s:%d: %w", name, n+1, err)
-		}
 	}
+}
+
+func nonEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // readLine reads one line without its LF (a trailing CR stays; callers trim).

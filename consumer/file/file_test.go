@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,5 +128,73 @@ func TestExpandReportsMissingPathsAsPathErrors(t *testing.T) {
 		if !errors.As(err, &pe) || pe.Path != p {
 			t.Errorf("Expand(%s) = %v, want a PathError", p, err)
 		}
+	}
+}
+
+func TestATruncatedGzipGivesTheBodiesBeforeTheCutAndAReadError(t *testing.T) {
+	dir := t.TempDir()
+	var lines []string
+	for i := 0; i < 2000; i++ {
+		lines = append(lines, `{"records":[{"category":"SignInLogs","n":`+strings.Repeat("1", i%50+1)+`}]}`)
+	}
+	full := gz([]byte(strings.Join(lines, "\n") + "\n"))
+	p := write(t, dir, "a.ndjson.gz", full[:len(full)/2])
+	var got []Body
+	err := (&Reader{}).Read(context.Background(), []string{p}, func(b Body) error {
+		got = append(got, Body{Data: append([]byte(nil), b.Data...), File: b.File, Line: b.Line})
+		return nil
+	})
+	var re *ReadError
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v, want a *ReadError", err)
+	}
+	if len(got) == 0 || len(got) >= 2000 {
+		t.Fatalf("%d bodies before the cut", len(got))
+	}
+	for i, b := range got {
+		if b.Line != i+1 || string(b.Data) != lines[i] {
+			t.Fatalf("body %d: line %d %q, want line %d %q (a partial line must not be a body)", i, b.Line, b.Data, i+1, lines[i])
+		}
+	}
+	if re.File != p || re.Line != len(got)+1 || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("ReadError = %+v (%v), want file %s line %d, unexpected EOF", re, re, p, len(got)+1)
+	}
+	if !strings.HasPrefix(lines[len(got)], string(re.Partial)) {
+		t.Errorf("partial line %q is not the start of line %d", re.Partial, re.Line)
+	}
+	if !strings.Contains(re.Error(), p+":") {
+		t.Errorf("message %q does not name the file", re.Error())
+	}
+}
+
+func TestFilesThatCannotBeOpenedOrDecompressedAreReadErrorsAndCallbackErrorsAreNot(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := write(t, dir, "corrupt.gz", []byte("\x1f\x8bnot gzip at all"))
+	stop := errors.New("stop")
+	good := write(t, dir, "good.ndjson", []byte("{}\n{}\n"))
+	for _, tc := range []struct {
+		name string
+		file string
+		fn   func(Body) error
+		read bool
+	}{
+		{"a corrupt gzip header", corrupt, func(Body) error { return nil }, true},
+		{"a directory", dir, func(Body) error { return nil }, true},
+		{"stdin without a reader", "-", func(Body) error { return nil }, true},
+		{"the callback's own error", good, func(Body) error { return stop }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := (&Reader{}).Read(context.Background(), []string{tc.file}, tc.fn)
+			var re *ReadError
+			if errors.As(err, &re) != tc.read {
+				t.Fatalf("err = %v (%T); a read error: %v", err, err, tc.read)
+			}
+			if !tc.read && err != stop {
+				t.Errorf("the callback's error came back as %v", err)
+			}
+			if tc.read && re.File != tc.file {
+				t.Errorf("ReadError.File = %q", re.File)
+			}
+		})
 	}
 }
