@@ -61,7 +61,11 @@ Reads Entra ID sign-in logs as Event Hubs delivers them ({"records":[...]}
 bodies, bare arrays, single records, NDJSON, gzip) from files, directories,
 globs or - (stdin), runs the detection rules on every record, and writes
 findings as JSON lines to stdout (or --output FILE). Flags may come before
-or after the paths.
+or after the paths. In directories, hidden entries are skipped, and so are
+files whose names do not look like logs: only .json, .ndjson, .jsonl, .gz,
+.log and names without an extension are read there (the summary lists the
+others); a file named on the command line or matched by a glob is always
+read.
 
 With --config FILE (the run configuration), findings go to the sinks it
 configures instead, with their routing, allowlists, minimisation and storm
@@ -234,7 +238,8 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 	if err != nil {
 		return usageError{fmt.Errorf("rules do not compile:\n%w", err)}
 	}
-	files, err := file.Expand(f.paths)
+	input, err := file.ExpandLogs(f.paths)
+	files := input.Files
 	if err != nil {
 		var pe *file.PathError
 		if errors.As(err, &pe) {
@@ -258,6 +263,7 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 	r := &replayRun{ctx: ctx, f: f, p: p, out: out, dl: dl, prog: prog, stderr: stderr,
 		st: newReplayStats(p), reader: &file.Reader{Stdin: stdin, Valid: pipeline.ValidOrRepairable}}
 	r.st.resumeFrom = f.resume
+	r.st.skippedFiles = input.Skipped
 	r.start = time.Now()
 	r.lastProgress = r.start
 	runErr := r.files(files)
@@ -676,6 +682,8 @@ type replayStats struct {
 	resumedPartly int
 	resumedBodies int
 	resumeFrom    string
+	// skippedFiles were found in directories but are not logs by name.
+	skippedFiles []string
 	// filesRead were read to their end; readErrors are the files that
 	// could not be (dead-lettered as read-error).
 	filesRead  int
@@ -720,6 +728,14 @@ func (st *replayStats) totalFindings() int {
 
 func (st *replayStats) short(d time.Duration) string {
 	return fmt.Sprintf("%d bodies, %d records, %d findings in %s", st.bodies, st.records, st.totalFindings(), d.Round(time.Millisecond))
+}
+
+// listSome joins the first max items with "; " and says how many more there are.
+func listSome(items []string, max int) string {
+	if len(items) <= max {
+		return strings.Join(items, "; ")
+	}
+	return strings.Join(items[:max], "; ") + fmt.Sprintf("; and %d more", len(items)-max)
 }
 
 func sortedCounts(m map[string]int) string {
@@ -768,20 +784,15 @@ func (st *replayStats) print(w io.Writer, d time.Duration, dl *countingDeadLette
 	if st.repaired > 0 {
 		fmt.Fprintf(w, "  bodies repaired before decoding (invalid JSON from Azure): %d\n", st.repaired)
 	}
+	if n := len(st.skippedFiles); n > 0 {
+		fmt.Fprintf(w, "  skipped %d files in directories, not logs by name (name a file to read it): %s\n", n, listSome(st.skippedFiles, 10))
+	}
 	if n := len(st.readErrors); n > 0 {
 		word := "files"
 		if n == 1 {
 			word = "file"
 		}
-		shown := st.readErrors
-		if len(shown) > 5 {
-			shown = shown[:5]
-		}
-		more := ""
-		if n > len(shown) {
-			more = fmt.Sprintf("; and %d more", n-len(shown))
-		}
-		fmt.Fprintf(w, "  read errors: %d %s not read to the end (dead letters %s): %s%s\n", n, word, file.ReasonReadError, strings.Join(shown, "; "), more)
+		fmt.Fprintf(w, "  read errors: %d %s not read to the end (dead letters %s): %s\n", n, word, file.ReasonReadError, listSome(st.readErrors, 5))
 	}
 	if st.resumeFrom != "" {
 		fmt.Fprintf(w, "  resumed from %s: %d files skipped as delivered; %d files read on from where they stopped (%d bodies skipped)\n",

@@ -334,3 +334,31 @@ func mustReadBytes(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+func TestReplayReadsOnlyLogFilesInDirectoriesAndSaysWhatItSkipped(t *testing.T) {
+	dir := t.TempDir()
+	hit := `{"records":[` + signin("hit", "deviceCode", "", "0", office) + `]}` + "\n"
+	writeFile(t, filepath.Join(dir, "logs", "signins.ndjson"), hit)
+	writeFile(t, filepath.Join(dir, "logs", "README.md"), "# what these logs are\n")
+	writeFile(t, filepath.Join(dir, "logs", "query.kql"), "SigninLogs | take 1\n")
+	writeFile(t, filepath.Join(dir, "logs", ".git", "config.json"), "not json\n")
+	notes := writeFile(t, filepath.Join(dir, "logs", "saved-body.txt"), `{"records":[`+signin("named", "deviceCode", "", "0", office)+`]}`)
+	code, stdout, stderr := runCLI(t, dir, "replay", "--only-rules", writeFile(t, filepath.Join(dir, "r", "dc.kql"), "SigninLogs | where AuthenticationProtocol == \"deviceCode\"\n"),
+		filepath.Join(dir, "logs"), notes)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	ids := map[string]bool{}
+	for _, f := range findings(t, stdout) {
+		ids[f["recordId"].(string)] = true
+	}
+	if !ids["hit"] || !ids["named"] || len(ids) != 2 {
+		t.Errorf("findings for %v, want hit and the explicitly named file's", ids)
+	}
+	if !strings.Contains(stderr, "2 files, 2 bodies") || !strings.Contains(stderr, "dead letters: 0") {
+		t.Errorf("summary:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "skipped 2 files in directories") || !strings.Contains(stderr, "README.md") || !strings.Contains(stderr, "query.kql") {
+		t.Errorf("summary does not say what it skipped:\n%s", stderr)
+	}
+}

@@ -38,56 +38,118 @@ type PathError struct {
 func (e *PathError) Error() string { return fmt.Sprintf("%s: %s", e.Path, e.Reason) }
 
 // Expand turns the user's paths into files: files as given, directories
-// recursively (sorted), globs expanded; "-" stays "-" (stdin).
+// recursively (sorted, hidden entries left out: names starting with ".",
+// directories included), globs expanded; "-" stays "-" (stdin).
 func Expand(paths []string) ([]string, error) {
-	var out []string
+	e, err := expand(paths, false)
+	return e.Files, err
+}
+
+// Expanded is what ExpandLogs found.
+type Expanded struct {
+	// Files are the files to read, in order.
+	Files []string
+	// Skipped are files found in directories whose names say they are not
+	// logs (README.md, rules, configuration), sorted; a file that is also
+	// named (or globbed) is read, not skipped.
+	Skipped []string
+}
+
+// logExts are the file name endings ExpandLogs reads in directories, besides
+// names without an extension (Event Hubs Capture and storage archive blobs
+// downloaded as is).
+var logExts = map[string]bool{".json": true, ".ndjson": true, ".jsonl": true, ".gz": true, ".log": true}
+
+// IsLogName reports whether a file found in a directory is read: its name
+// ends in .json, .ndjson, .jsonl, .gz or .log (any case), or has no
+// extension.
+func IsLogName(name string) bool {
+	ext := filepath.Ext(name)
+	return ext == "" || logExts[strings.ToLower(ext)]
+}
+
+// ExpandLogs is Expand for replay's input: within directories it keeps
+// only the files IsLogName accepts and reports the others as Skipped.
+// Files named on the command line, or matched by a glob, are always read.
+func ExpandLogs(paths []string) (Expanded, error) {
+	return expand(paths, true)
+}
+
+func expand(paths []string, logsOnly bool) (Expanded, error) {
+	var out Expanded
 	for _, p := range paths {
 		if p == "-" {
-			out = append(out, p)
+			out.Files = append(out.Files, p)
 			continue
 		}
 		if strings.ContainsAny(p, "*?[") {
 			m, err := filepath.Glob(p)
 			if err != nil {
-				return nil, &PathError{p, "bad glob pattern: " + err.Error()}
+				return out, &PathError{p, "bad glob pattern: " + err.Error()}
 			}
 			if len(m) == 0 {
-				return nil, &PathError{p, "the glob matches no file"}
+				return out, &PathError{p, "the glob matches no file"}
 			}
-			sub, err := Expand(m)
+			sub, err := expand(m, logsOnly)
 			if err != nil {
-				return nil, err
+				return out, err
 			}
-			out = append(out, sub...)
+			out.Files = append(out.Files, sub.Files...)
+			out.Skipped = append(out.Skipped, sub.Skipped...)
 			continue
 		}
 		fi, err := os.Stat(p)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil, &PathError{p, "no such file or directory"}
+				return out, &PathError{p, "no such file or directory"}
 			}
-			return nil, fmt.Errorf("cannot read %q: %w", p, err)
+			return out, fmt.Errorf("cannot read %q: %w", p, err)
 		}
 		if !fi.IsDir() {
-			out = append(out, p)
+			out.Files = append(out.Files, p)
 			continue
 		}
-		var files []string
+		var files, skipped []string
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if !d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
+			if path != p && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			switch {
+			case d.IsDir():
+			case logsOnly && !IsLogName(d.Name()):
+				skipped = append(skipped, path)
+			default:
 				files = append(files, path)
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("cannot walk directory %q: %w", p, err)
+			return out, fmt.Errorf("cannot walk directory %q: %w", p, err)
 		}
 		sort.Strings(files)
-		out = append(out, files...)
+		sort.Strings(skipped)
+		out.Files = append(out.Files, files...)
+		out.Skipped = append(out.Skipped, skipped...)
 	}
+	// A file skipped in a directory but also named is not skipped.
+	read := make(map[string]bool, len(out.Files))
+	for _, f := range out.Files {
+		read[filepath.Clean(f)] = true
+	}
+	kept := out.Skipped[:0]
+	for _, f := range out.Skipped {
+		if !read[filepath.Clean(f)] {
+			kept = append(kept, f)
+		}
+	}
+	out.Skipped = kept
+	sort.Strings(out.Skipped)
 	return out, nil
 }
 

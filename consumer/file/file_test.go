@@ -198,3 +198,48 @@ func TestFilesThatCannotBeOpenedOrDecompressedAreReadErrorsAndCallbackErrorsAreN
 		})
 	}
 }
+
+func TestExpandLogsReadsOnlyLogNamesInDirectoriesButEveryNamedFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"a.json", "b.NDJSON", "c.jsonl", "d.json.gz", "e.log", "PT1H", "README.md", "notes.txt", "rule.kql", "cfg.yaml", "x.go", "run.sh",
+		".hidden.json", ".git/objects/x.json", "sub/f.json", "sub/.cache/g.json"} {
+		write(t, dir, n, []byte("{}"))
+	}
+	named := filepath.Join(dir, "notes.txt")
+	got, err := ExpandLogs([]string{dir, named, filepath.Join(dir, "*.md")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, n := range []string{"PT1H", "a.json", "b.NDJSON", "c.jsonl", "d.json.gz", "e.log", "sub/f.json"} {
+		want = append(want, filepath.Join(dir, n))
+	}
+	want = append(want, named, filepath.Join(dir, "README.md"))
+	if strings.Join(got.Files, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Files:\n%s\nwant:\n%s", strings.Join(got.Files, "\n"), strings.Join(want, "\n"))
+	}
+	var skipped []string
+	for _, n := range []string{"cfg.yaml", "rule.kql", "run.sh", "x.go"} { // README.md and notes.txt are named
+		skipped = append(skipped, filepath.Join(dir, n))
+	}
+	if strings.Join(got.Skipped, "\n") != strings.Join(skipped, "\n") {
+		t.Errorf("Skipped:\n%s\nwant:\n%s", strings.Join(got.Skipped, "\n"), strings.Join(skipped, "\n"))
+	}
+	// Expand (every file) still skips hidden entries, directories included.
+	all, err := Expand([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range all {
+		if strings.Contains(f, string(filepath.Separator)+".") {
+			t.Errorf("Expand returned the hidden %s", f)
+		}
+	}
+	if len(all) != 13 {
+		t.Errorf("Expand returned %d files, want the 13 that are not hidden: %v", len(all), all)
+	}
+	// A hidden directory named explicitly is read.
+	if got, _ := ExpandLogs([]string{filepath.Join(dir, ".git")}); len(got.Files) != 1 {
+		t.Errorf("an explicitly named hidden directory: %v", got.Files)
+	}
+}
