@@ -107,7 +107,7 @@ func parseReplayFlags(args []string, stderr io.Writer) (*replayFlags, error) {
 	fs.Var(&f.rules, "rules", "add the rules in `PATH` (file, directory or glob; .kql, Sentinel .yaml, .md); repeatable")
 	fs.Var(&f.onlyRules, "only-rules", "use only the rules in `PATH`, leaving the built-in pack out; repeatable")
 	fs.StringVar(&f.deadLetter, "dead-letter", "streamhunt-deadletter.jsonl", "write undecodable input to `FILE` (created only when needed)")
-	fs.StringVar(&f.output, "output", "", "write findings to `FILE` instead of stdout")
+	fs.StringVar(&f.output, "output", "", "write findings to `FILE` instead of stdout (appended; created with its directory)")
 	fs.StringVar(&f.config, "config", "", "deliver findings to the sinks of the run configuration `FILE` (see above)")
 	fs.StringVar(&f.resume, "resume", "", "record in `FILE` how far each input file was delivered, and skip that next time (see above)")
 	fs.StringVar(&f.now, "now", "", "fix the clock of ago()/now() at `TIME` (RFC 3339)")
@@ -472,6 +472,13 @@ func replayOutputs(f *replayFlags, cfg *config.Config, stdoutW, stderr io.Writer
 	dl = &countingDeadLetters{DeadLetterWriter: deadletter.NewFile(f.deadLetter)}
 	if f.output == "" || f.output == "-" {
 		return stdout.NewWriter(stdoutW, zap.NewNop()), dl, nil, nil
+	}
+	// Like the dead letter file, the findings file gets its directory
+	// (0700: findings hold personal data).
+	if d := filepath.Dir(f.output); d != "." {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, nil, nil, fmt.Errorf("--output: create directory: %w", err)
+		}
 	}
 	s, err := stdout.New(stdout.Config{Path: f.output}, zap.NewNop())
 	if err != nil {

@@ -362,3 +362,16 @@ func TestReplayReadsOnlyLogFilesInDirectoriesAndSaysWhatItSkipped(t *testing.T) 
 		t.Errorf("summary does not say what it skipped:\n%s", stderr)
 	}
 }
+
+func TestReplayOutputCreatesItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, filepath.Join(dir, "in.json"), `{"records":[`+signin("hit", "deviceCode", "", "0", office)+`]}`)
+	out := filepath.Join(dir, "results", "2025", "findings.jsonl")
+	code, stdout, stderr := runCLI(t, dir, "replay", "--output", out, p)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if stdout != "" || !strings.Contains(mustRead(t, out), `"recordId":"hit"`) {
+		t.Errorf("stdout %q; %s holds:\n%s", stdout, out, mustRead(t, out))
+	}
+}
