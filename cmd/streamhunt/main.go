@@ -3,14 +3,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
+
+	"github.com/streamhunt/streamhunt/pipeline"
+	"github.com/streamhunt/streamhunt/rules"
 )
 
 // Exit codes, as DESIGN.md states.
@@ -60,20 +66,195 @@ func main() {
 }
 
 func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		printUsage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "streamhunt: unknown command %q\n\n", args[0])
+	if len(args) == 0 {
 		printUsage(stderr)
 		return exitUsage
 	}
-	return c.run(ctx, args[1:], stdin, stdout, stderr)
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help":
+		printUsage(stdout)
+		return exitOK
+	case "help": // help [COMMAND [SUBCOMMAND]]
+		if len(rest) == 0 {
+			printUsage(stdout)
+			return exitOK
+		}
+		name, rest = rest[0], append(rest[1:len(rest):len(rest)], "--help")
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "streamhunt: unknown command %q\n\n", name)
+		printUsage(stderr)
+		return exitUsage
+	}
+	if words, ok := helpRequested(rest); ok {
+		// Asked-for help is output: to stdout, exit 0, whatever writer the
+		// command's flag set prints usage to. A mistake found on the way
+		// (`rules bogus --help`) stays on stderr.
+		var buf bytes.Buffer
+		code := c.run(ctx, append(words, "--help"), stdin, stdout, &buf)
+		if code == exitOK {
+			stdout.Write(buf.Bytes())
+		} else {
+			stderr.Write(buf.Bytes())
+		}
+		return code
+	}
+	return c.run(ctx, rest, stdin, stdout, stderr)
+}
+
+// helpRequested reports whether args ask for help (-h, -help or --help
+// before any "--"), and returns the words before the first flag, which name
+// a subcommand (`rules list --rules x -h` is `rules list --help`).
+func helpRequested(args []string) (words []string, ok bool) {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			break
+		}
+		words = append(words, a)
+	}
+	return words, true
+}
+
+// cliFlagSet returns a flag set that prints nothing itself: cliFlagError
+// and cliUsage print usage and mistakes, each where it belongs.
+func cliFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// cliParse parses flags that may come before or after the positional
+// arguments, which it returns ("--" ends the flags).
+func cliParse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return nil, err
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		rest = rest[1:]
+	}
+}
+
+// cliUsage writes usage and then, if fs has any, its flags.
+func cliUsage(w io.Writer, usage string, fs *flag.FlagSet) {
+	fmt.Fprint(w, usage)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nFlags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// cliFlagError answers a cliParse error of `streamhunt NAME`: for -h or
+// --help the usage on stdout and exit 0; for a mistake the error and then
+// the usage on stderr, each once, and exit 2.
+func cliFlagError(err error, name, usage string, fs *flag.FlagSet, stdout, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		cliUsage(stdout, usage, fs)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "streamhunt %s: %v\n\n", name, err)
+	cliUsage(stderr, usage, fs)
+	return exitUsage
+}
+
+// loadRuleSet is loadRules that also prints what rules.LoadWithWarnings
+// warns about (a rule directory without rule files) to warn, as
+// "streamhunt NAME: warning: ...".
+func loadRuleSet(name string, builtin bool, add, only []string, warn io.Writer) ([]rules.Rule, error) {
+	var lists [][]rules.Rule
+	load := func(paths []string) error {
+		rs, warnings, err := rules.LoadWithWarnings(paths...)
+		for _, w := range warnings {
+			fmt.Fprintf(warn, "streamhunt %s: warning: %s\n", name, w)
+		}
+		if err != nil {
+			return usageError{err}
+		}
+		lists = append(lists, rs)
+		return nil
+	}
+	if len(only) > 0 {
+		if err := load(only); err != nil {
+			return nil, err
+		}
+	} else if builtin {
+		rs, err := rules.Builtin()
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, rs)
+	}
+	if len(add) > 0 {
+		if err := load(add); err != nil {
+			return nil, err
+		}
+	}
+	all, err := rules.Merge(lists...)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return all, nil
+}
+
+// compileRules is pipeline.New with each compile error placed at its
+// column in the file (rules.Rule.Position): a query in a YAML block is
+// indented there, and the compiler counts from the query text.
+func compileRules(rs []rules.Rule, opts pipeline.Options) (*pipeline.Pipeline, error) {
+	p, err := pipeline.New(rs, opts)
+	var ces pipeline.CompileErrors
+	if errors.As(err, &ces) {
+		type key struct{ id, file string }
+		byKey := make(map[key]rules.Rule, len(rs))
+		for _, r := range rs {
+			byKey[key{r.ID, r.File}] = r
+		}
+		for _, ce := range ces {
+			if r, ok := byKey[key{ce.RuleID, ce.File}]; ok && ce.Line >= r.Line {
+				ce.Line, ce.Column = r.Position(ce.Line-r.Line+1, ce.Column)
+			}
+		}
+	}
+	return p, err
+}
+
+// plural says "1 rule", "2 rules"; many is the plural when it is not noun+"s".
+func plural(n int, noun string, many ...string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if len(many) > 0 {
+		return fmt.Sprintf("%d %s", n, many[0])
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func printUsage(w io.Writer) {
