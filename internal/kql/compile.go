@@ -83,11 +83,15 @@ type slotAssign struct {
 
 // colRef is a column of the current schema: a source column or a computed slot.
 type colRef struct {
-	name  string
-	typ   table.Type
-	src   int // source ordinal, or -1
-	slot  int // computed slot when src < 0
-	known []string
+	name string
+	typ  table.Type
+	src  int // source ordinal, or -1
+	slot int // computed slot when src < 0
+	// known lists the only values the stream derives for the column (the
+	// schema's Known, kept by copies and renames of the column); knownFrom
+	// is the source column's name. See (*compiler).knownUse.
+	known     []string
+	knownFrom string
 }
 
 // deps records which source columns and computed slots an expression reads.
@@ -241,6 +245,13 @@ type compiler struct {
 	whereDeps []whereDep
 	autoN     int
 	depth     int // let-function inlining depth
+	// grant is the one expression node (a column name, or a
+	// column_ifexists call) that may read a column with Known values: the
+	// whole operand of a comparison or a whole output column. argOf names
+	// the function whose argument argIdent is, for error messages.
+	grant    Expr
+	argIdent Expr
+	argOf    string
 }
 
 type whereDep struct {
@@ -561,6 +572,9 @@ func (c *compiler) source(at Pos, name string) {
 	c.schema = make([]colRef, len(t.Columns))
 	for i, col := range t.Columns {
 		c.schema[i] = colRef{name: col.Name, typ: col.Type, src: i, known: col.Known}
+		if col.Known != nil {
+			c.schema[i].knownFrom = col.Name
+		}
 	}
 }
 
@@ -645,7 +659,7 @@ func (c *compiler) operator(op *Operator) {
 		var st stage
 		for _, a := range op.Items {
 			c.cur = deps{}
-			e := c.expr(a.Expr)
+			e := c.whole(a.Expr)
 			if len(a.Names) > 1 {
 				c.fail(a.Pos, "unsupported: extend with several names (tuple assignment)")
 			}
@@ -658,6 +672,7 @@ func (c *compiler) operator(op *Operator) {
 			slot := c.newSlot(c.cur)
 			st.assigns = append(st.assigns, slotAssign{slot: slot, fn: e.fn, deps: c.cur})
 			ref := colRef{name: name, typ: resultType(e.typ), src: -1, slot: slot}
+			keepKnown(&ref, e)
 			if i := c.find(name); i >= 0 {
 				c.schema[i] = ref
 			} else {
@@ -687,13 +702,15 @@ func (c *compiler) operator(op *Operator) {
 				}
 			}
 			c.cur = deps{}
-			e := c.expr(a.Expr)
+			e := c.whole(a.Expr)
 			if name == "" {
 				name = c.autoName(a.Expr)
 			}
 			slot := c.newSlot(c.cur)
 			st.assigns = append(st.assigns, slotAssign{slot: slot, fn: e.fn, deps: c.cur})
-			next = appendUnique(c, next, colRef{name: name, typ: resultType(e.typ), src: -1, slot: slot}, a.Pos)
+			ref := colRef{name: name, typ: resultType(e.typ), src: -1, slot: slot}
+			keepKnown(&ref, e)
+			next = appendUnique(c, next, ref, a.Pos)
 		}
 		if len(st.assigns) > 0 {
 			c.prog.stages = append(c.prog.stages, st)

@@ -32,6 +32,7 @@
 // numerically when it holds a number and is unequal otherwise, while an
 // ordering comparison of a string and a number is a compile error; dynamic
 // values compare by their runtime JSON type. A column whose schema lists
-// Known values (EndpointCall) may only be compared with literals that one
-// of those values, or "", could satisfy.
+// Known values (EndpointCall, which the stream derives only as "Cmsi:Cmsi")
+// may only be compared as a whole with ==, =~ or in (or !=, !~, !in)
+// against those values, or output as a whole; any other use is refused.
 package kql

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/streamhunt/streamhunt/internal/table"
 )
 
 // TestBrokenRulesAreRefusedWithTheirPlace checks compile errors: the line
@@ -33,21 +35,6 @@ func TestBrokenRulesAreRefusedWithTheirPlace(t *testing.T) {
 		{"element access on a string column needs todynamic",
 			"AADNonInteractiveUserSignInLogs | where DeviceDetail.deviceId == ''", 1, 41,
 			"element access DeviceDetail.deviceId is not allowed: DeviceDetail is a string column in AADNonInteractiveUserSignInLogs; write todynamic(DeviceDetail).deviceId"},
-		{"EndpointCall compared with a value the stream cannot know",
-			`AADSignInEventsBeta | where EndpointCall == "Login:Reprocess"`, 1, 42,
-			`not evaluable on this stream: EndpointCall can only be "Cmsi:Cmsi" or "" here`},
-		{"a value the stream cannot know compared with EndpointCall",
-			`AADSignInEventsBeta | where "Login:Reprocess" == EndpointCall`, 1, 47,
-			`not evaluable on this stream: EndpointCall can only be "Cmsi:Cmsi" or "" here`},
-		{"EndpointCall != a value the stream cannot know",
-			`AADSignInEventsBeta | where EndpointCall != "OAuth2:Token"`, 1, 42,
-			`not evaluable on this stream: EndpointCall can only be "Cmsi:Cmsi"`},
-		{"EndpointCall in a list of values the stream cannot know",
-			`AADSignInEventsBeta | where EndpointCall in ("Login:Login", "SAS:EndAuth")`, 1, 42,
-			`not evaluable on this stream: EndpointCall can only be "Cmsi:Cmsi"`},
-		{"EndpointCall contains a value the stream cannot know",
-			`AADSignInEventsBeta | where EndpointCall contains "Consent"`, 1, 42,
-			`not evaluable on this stream: EndpointCall can only be "Cmsi:Cmsi"`},
 		{"summarize needs windowed state",
 			"SigninLogs | summarize count() by UserPrincipalName", 1, 14,
 			"unsupported in per-record rules: summarize (needs windowed state)"},
@@ -109,21 +96,116 @@ func TestBrokenRulesAreRefusedWithTheirPlace(t *testing.T) {
 	}
 }
 
-// TestEndpointCallComparisonsTheStreamCanDecideCompile checks that the
-// honest forms of EndpointCall comparisons are accepted.
+// TestEndpointCallComparisonsTheStreamCanDecideCompile checks the uses of
+// EndpointCall that the stream decides as Defender would: a direct
+// comparison with the one value it derives, and output.
 func TestEndpointCallComparisonsTheStreamCanDecideCompile(t *testing.T) {
-	for _, where := range []string{
-		`EndpointCall == "Cmsi:Cmsi"`,
-		`EndpointCall != "Cmsi:Cmsi"`,
-		`EndpointCall =~ "cmsi:cmsi"`,
-		`EndpointCall has "Cmsi:cmsi"`,
-		`EndpointCall == ""`,
-		`isempty(EndpointCall)`,
-		`EndpointCall in ("Cmsi:Cmsi", "Login:Reprocess")`,
+	for _, query := range []string{
+		`AADSignInEventsBeta | where EndpointCall == "Cmsi:Cmsi"`,
+		`AADSignInEventsBeta | where EndpointCall != "Cmsi:Cmsi"`,
+		`AADSignInEventsBeta | where EndpointCall =~ "cmsi:cmsi"`,
+		`AADSignInEventsBeta | where EndpointCall !~ "CMSI:CMSI"`,
+		`AADSignInEventsBeta | where "Cmsi:Cmsi" == EndpointCall`,
+		`AADSignInEventsBeta | where (EndpointCall) == "Cmsi:Cmsi"`,
+		`AADSignInEventsBeta | where EndpointCall in ("Cmsi:Cmsi")`,
+		`AADSignInEventsBeta | where EndpointCall !in ("Cmsi:Cmsi")`,
+		`AADSignInEventsBeta | where EndpointCall in~ ("cmsi:cmsi")`,
+		`AADSignInEventsBeta | where EndpointCall !in~ ("cmsi:cmsi")`,
+		`let v = dynamic(["Cmsi:Cmsi"]); AADSignInEventsBeta | where EndpointCall in (v)`,
+		`let c = "Cmsi:Cmsi"; AADSignInEventsBeta | where EndpointCall == c`,
+		`AADSignInEventsBeta | where iff(EndpointCall == "Cmsi:Cmsi", 1, 0) == 1`,
+		`AADSignInEventsBeta | project EndpointCall, AccountUpn`,
+		`AADSignInEventsBeta | project E = EndpointCall | where E == "Cmsi:Cmsi"`,
+		`AADSignInEventsBeta | extend E = EndpointCall | where E =~ "Cmsi:Cmsi"`,
+		`AADSignInEventsBeta | project-rename E = EndpointCall | where E in ("Cmsi:Cmsi")`,
+		`AADSignInEventsBeta | project-reorder EndpointCall | project-away Timestamp`,
+		`AADSignInEventsBeta | where column_ifexists("EndpointCall", "") == "Cmsi:Cmsi"`,
 	} {
-		t.Run(where, func(t *testing.T) {
-			mustCompile(t, "AADSignInEventsBeta | where "+where)
+		t.Run(query, func(t *testing.T) { mustCompile(t, query) })
+	}
+}
+
+// TestEndpointCallUsesTheStreamCannotDecideAreRefused checks every other
+// use of EndpointCall in an expression: the stream only derives
+// "Cmsi:Cmsi" (and "" otherwise), so another literal, another operator or
+// a function of the column would not be decided as Defender decides it.
+// The message quotes the user's literal as written.
+func TestEndpointCallUsesTheStreamCannotDecideAreRefused(t *testing.T) {
+	const pre = `not evaluable on this stream: EndpointCall can only be derived as "Cmsi:Cmsi" here (every other sign-in reads ""), so `
+	const post = ` would never be decided honestly; compare EndpointCall itself with ==, =~ or in against "Cmsi:Cmsi" (or !=, !~, !in), or output it unchanged`
+	cases := []struct {
+		where string
+		col   int
+		use   string
+	}{
+		{`EndpointCall == "Login:Reprocess"`, 42, `'EndpointCall == "Login:Reprocess"'`},
+		{`"Login:Reprocess" == EndpointCall`, 47, `'EndpointCall == "Login:Reprocess"'`},
+		{`EndpointCall != "OAuth2:Token"`, 42, `'EndpointCall != "OAuth2:Token"'`},
+		{`EndpointCall == "cmsi:cmsi"`, 42, `'EndpointCall == "cmsi:cmsi"'`},
+		{`EndpointCall == ""`, 42, `'EndpointCall == ""'`},
+		{`EndpointCall =~ "login:login"`, 42, `'EndpointCall =~ "login:login"'`},
+		{`EndpointCall == AccountUpn`, 42, `'EndpointCall == AccountUpn'`},
+		{`EndpointCall in ("Login:Login", "SAS:EndAuth")`, 42, `'EndpointCall in ("Login:Login", "SAS:EndAuth")'`},
+		{`EndpointCall in ("Cmsi:Cmsi", "Login:Reprocess")`, 42, `'EndpointCall in ("Cmsi:Cmsi", "Login:Reprocess")'`},
+		{`EndpointCall !in~ ("login:login")`, 42, `'EndpointCall !in~ ("login:login")'`},
+		{`EndpointCall in (AccountUpn)`, 42, `'EndpointCall in (...)'`},
+		{`EndpointCall contains "Login"`, 42, `'EndpointCall contains "Login"'`},
+		{`EndpointCall has "Login"`, 42, `'EndpointCall has "Login"'`},
+		{`EndpointCall has "Cmsi:cmsi"`, 42, `'EndpointCall has "Cmsi:cmsi"'`},
+		{`EndpointCall !startswith_cs "Cmsi"`, 42, `'EndpointCall !startswith_cs "Cmsi"'`},
+		{`EndpointCall matches regex "^Login"`, 42, `'EndpointCall matches regex "^Login"'`},
+		{`EndpointCall has_any ("Login", "OAuth2")`, 42, `'EndpointCall has_any ("Login", "OAuth2")'`},
+		{`EndpointCall > "A"`, 42, `'EndpointCall > ...'`},
+		{`EndpointCall between ("A" .. "Z")`, 42, `'EndpointCall between (...)'`},
+		{`tolower(EndpointCall) == "login:login"`, 37, `EndpointCall inside tolower()`},
+		{`isempty(EndpointCall)`, 37, `EndpointCall inside isempty()`},
+		{`strcat(EndpointCall, "") == "Login:login"`, 36, `EndpointCall inside strcat()`},
+		{`iff(EndpointCall has "Login", 1, 0) == 1`, 46, `'EndpointCall has "Login"'`},
+		{`"Login:login" in (EndpointCall)`, 47, `EndpointCall in an expression`},
+		{`EndpointCall`, 29, `EndpointCall in an expression`},
+		{`* has "Login"`, 31, `'* has "Login"' (it searches EndpointCall too)`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.where, func(t *testing.T) {
+			checkCompileError(t, "AADSignInEventsBeta | where "+tc.where, 1, tc.col, pre+tc.use+post)
 		})
+	}
+	// A copy of the column keeps the restriction.
+	for _, tc := range []struct {
+		query     string
+		line, col int
+		msg       string
+	}{
+		{"AADSignInEventsBeta | extend E = EndpointCall | where E == 'Login:login'", 1, 57,
+			`not evaluable on this stream: E (EndpointCall) can only be derived as "Cmsi:Cmsi" here`},
+		{"AADSignInEventsBeta | project-rename E = EndpointCall | where E has 'Login'", 1, 65,
+			`not evaluable on this stream: E (EndpointCall) can only be derived as "Cmsi:Cmsi" here`},
+		{"AADSignInEventsBeta | extend E = tolower(EndpointCall)", 1, 42,
+			pre + `EndpointCall inside tolower()`},
+		{"AADSignInEventsBeta | project E = strlen(EndpointCall)", 1, 42,
+			pre + `EndpointCall inside strlen()`},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			checkCompileError(t, tc.query, tc.line, tc.col, tc.msg)
+		})
+	}
+}
+
+// checkCompileError compiles a query and checks its error's place and
+// message (msg is a prefix of the message).
+func checkCompileError(t *testing.T, query string, line, col int, msg string) {
+	t.Helper()
+	q, err := Parse(query)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	_, err = Compile(q, catalog, testOptions())
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Compile error = %v, want *Error", err)
+	}
+	if e.Line != line || e.Column != col || !strings.HasPrefix(e.Msg, msg) {
+		t.Errorf("got %d:%d %q\nwant %d:%d %q...", e.Line, e.Column, e.Msg, line, col, msg)
 	}
 }
 
@@ -187,6 +269,38 @@ func TestNegationsThatAreNotKQLAreRefused(t *testing.T) {
 			}
 			if e.Line != 1 || e.Column != tc.col || e.Msg != tc.msg {
 				t.Errorf("got %d:%d %q\nwant 1:%d %q", e.Line, e.Column, e.Msg, tc.col, tc.msg)
+			}
+		})
+	}
+}
+
+// TestEndpointCallComparisonsDecideOnTheDerivedValue runs the accepted
+// forms on a device-code row ("Cmsi:Cmsi") and on any other row ("").
+func TestEndpointCallComparisonsDecideOnTheDerivedValue(t *testing.T) {
+	for _, tc := range []struct {
+		query      string
+		cmsi, none bool
+	}{
+		{`AADSignInEventsBeta | where EndpointCall == "Cmsi:Cmsi"`, true, false},
+		{`AADSignInEventsBeta | where EndpointCall != "Cmsi:Cmsi"`, false, true},
+		{`AADSignInEventsBeta | where EndpointCall in~ ("cmsi:cmsi")`, true, false},
+		{`AADSignInEventsBeta | where EndpointCall !in ("Cmsi:Cmsi")`, false, true},
+		{`AADSignInEventsBeta | extend E = EndpointCall | where E =~ "CMSI:cmsi"`, true, false},
+		{`AADSignInEventsBeta | project-rename E = EndpointCall | where "Cmsi:Cmsi" != E`, false, true},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			p := mustCompile(t, tc.query)
+			for _, c := range []struct {
+				v    string
+				want bool
+			}{{"Cmsi:Cmsi", tc.cmsi}, {"", tc.none}} {
+				got, err := p.Match(mkRow(t, signInEventsBeta, map[string]table.Value{"EndpointCall": table.Str(c.v)}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != c.want {
+					t.Errorf("EndpointCall %q: got %v, want %v", c.v, got, c.want)
+				}
 			}
 		})
 	}

@@ -139,6 +139,13 @@ func (c *compiler) ident(x *Ident) *cexpr {
 	if i := c.find(x.Name); i >= 0 {
 		ref := c.schema[i]
 		r := &ref
+		if ref.known != nil && c.grant != Expr(x) {
+			use := ref.name + " in an expression"
+			if c.argIdent == Expr(x) {
+				use = ref.name + " inside " + c.argOf + "()"
+			}
+			c.knownRefuse(x.Pos, r, use)
+		}
 		if ref.src >= 0 {
 			c.cur.src = append(c.cur.src, ref.src)
 			i := ref.src
@@ -155,7 +162,7 @@ func (c *compiler) ident(x *Ident) *cexpr {
 		}
 		c.cur.slots = append(c.cur.slots, ref.slot)
 		s := ref.slot
-		return &cexpr{typ: ref.typ, fn: func(f *frame) table.Value { return f.ext[s] }}
+		return &cexpr{typ: ref.typ, col: r, fn: func(f *frame) table.Value { return f.ext[s] }}
 	}
 	if ls, ok := c.lets[x.Name]; ok {
 		return c.letValue(x, ls)
@@ -252,7 +259,10 @@ func (c *compiler) binary(x *Binary) *cexpr {
 	case "has_any", "has_all":
 		return c.hasAny(x)
 	case "matches regex":
-		l, r := c.expr(x.L), c.expr(x.R)
+		l, r := c.whole(x.L), c.expr(x.R)
+		if k := knownCol(l); k != nil {
+			c.knownRefuse(x.Pos, k, "'"+k.name+" matches regex "+litText(r, x.R)+"'")
+		}
 		if !r.konst || r.val.K != table.KindString {
 			c.fail(x.R.Position(), "matches regex needs a constant string pattern")
 		}
@@ -337,16 +347,16 @@ func (c *compiler) strOp(x *Binary, kind string, neg, cs bool) *cexpr {
 	if _, ok := x.L.(*Star); ok {
 		return c.starStrOp(x, kind, neg, cs)
 	}
-	l, r := c.expr(x.L), c.expr(x.R)
+	l, r := c.whole(x.L), c.expr(x.R)
+	if k := knownCol(l); k != nil {
+		c.knownRefuse(x.Pos, k, "'"+k.name+" "+x.Op+" "+litText(r, x.R)+"'")
+	}
 	lf, rf := l.fn, r.fn
 	if r.konst {
 		needle := toStr(r.val)
 		if !cs {
 			needle = strings.ToLower(needle)
 		}
-		c.checkKnown(l, x.Pos, x.Op, []table.Value{table.Str(needle)}, func(known string) bool {
-			return strMatch(kind, known, needle, cs)
-		})
 		return fold(&cexpr{typ: table.TypeBool, fn: func(f *frame) table.Value {
 			return boolVal(strMatch(kind, toStr(lf(f)), needle, cs) != neg)
 		}}, l)
@@ -360,50 +370,128 @@ func (c *compiler) strOp(x *Binary, kind string, neg, cs bool) *cexpr {
 	}}
 }
 
-// checkKnown refuses a comparison of a column that can only hold Known
-// values with a literal that none of them (nor "") satisfies.
-func (c *compiler) checkKnown(l *cexpr, at Pos, op string, lits []table.Value, match func(known string) bool) {
-	if l.col == nil || l.col.known == nil {
-		return
-	}
-	for _, k := range append([]string{""}, l.col.known...) {
-		if match(k) {
-			return
+// A column whose schema lists Known values (EndpointCall in the Defender
+// views) holds one of them or "" on the stream: the stream derives only
+// those values, and "" stands for every value it cannot derive. Such a
+// column may therefore only be
+//   - compared as a whole with ==, =~ or in (and !=, !~, !in, in~, !in~)
+//     against literals that are Known values, which the stream decides as
+//     the real column would; or
+//   - output as a whole (project, extend, project-rename keep the
+//     restriction on the copy).
+// Every other use (another literal, "", another operator, a function of
+// the column) would be decided on "" where the real column holds a value
+// the stream cannot derive, and is refused: whole grants the exception to
+// the one column name that is a whole operand or output, and ident refuses
+// every column name without it.
+
+// whole compiles an expression that is a whole comparison operand or a
+// whole output column: when it is a column name (or column_ifexists), that
+// column may have Known values, and the caller checks the use (knownCol).
+func (c *compiler) whole(e Expr) *cexpr {
+	saved := c.grant
+	switch x := unparen(e).(type) {
+	case *Ident:
+		c.grant = x
+	case *Call:
+		if x.Name == "column_ifexists" {
+			c.grant = x
 		}
 	}
-	quoted := make([]string, len(l.col.known))
-	for i, k := range l.col.known {
+	v := c.expr(e)
+	c.grant = saved
+	return v
+}
+
+// knownCol returns the column with Known values that e reads as a whole,
+// or nil.
+func knownCol(e *cexpr) *colRef {
+	if e.col != nil && e.col.known != nil {
+		return e.col
+	}
+	return nil
+}
+
+// keepKnown carries the Known restriction to a column that copies one.
+func keepKnown(ref *colRef, e *cexpr) {
+	if k := knownCol(e); k != nil {
+		ref.known, ref.knownFrom = k.known, k.knownFrom
+	}
+}
+
+// isKnown reports whether the literal s is one of the Known values.
+func isKnown(known []string, s string, fold bool) bool {
+	for _, k := range known {
+		if k == s || (fold && strings.EqualFold(k, s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// knownRefuse refuses a use of a column with Known values; use describes
+// it, with the user's literals as written.
+func (c *compiler) knownRefuse(at Pos, ref *colRef, use string) {
+	who := ref.name
+	if ref.knownFrom != "" && ref.knownFrom != ref.name {
+		who += " (" + ref.knownFrom + ")"
+	}
+	quoted := make([]string, len(ref.known))
+	for i, k := range ref.known {
 		quoted[i] = strconv.Quote(k)
 	}
-	var lit string
-	if len(lits) == 1 {
-		lit = " " + strconv.Quote(toStr(lits[0]))
+	vals := strings.Join(quoted, " or ")
+	c.fail(at, "not evaluable on this stream: %s can only be derived as %s here (every other sign-in reads \"\"), so %s would never be decided honestly; compare %s itself with ==, =~ or in against %s (or !=, !~, !in), or output it unchanged",
+		who, vals, use, ref.name, vals)
+}
+
+// litText prints an operand for a message: a constant as the user wrote
+// its value, a column by name, anything else as "...".
+func litText(e *cexpr, x Expr) string {
+	if e.konst {
+		if e.val.K == table.KindString {
+			return strconv.Quote(e.val.S)
+		}
+		return toStr(e.val)
 	}
-	c.fail(at, "not evaluable on this stream: %s can only be %s or \"\" here (the event stream does not carry other values), so '%s%s' would never be decided honestly",
-		l.col.name, strings.Join(quoted, ", "), op, lit)
+	if t := exprText(x); t != "expression" && !strings.HasSuffix(t, "(...)") {
+		return t
+	}
+	return "..."
+}
+
+func quoteValues(vals []table.Value) string {
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		if v.K == table.KindString {
+			q[i] = strconv.Quote(v.S)
+		} else {
+			q[i] = toStr(v)
+		}
+	}
+	return "(" + strings.Join(q, ", ") + ")"
 }
 
 func (c *compiler) equality(x *Binary) *cexpr {
-	l, r := c.expr(x.L), c.expr(x.R)
+	l, r := c.whole(x.L), c.whole(x.R)
+	lx, rx := x.L, x.R
 	op := x.Op
 	if l.konst && !r.konst {
 		// Equality is symmetric: keep the constant on the right so the
 		// fast paths and the Known check apply to "x" == Column too.
 		l, r = r, l
+		lx, rx = rx, lx
 	}
 	fold3 := op == "=~" || op == "!~"
 	neg := op == "!=" || op == "!~"
+	if k := knownCol(l); k != nil && !(r.konst && r.val.K == table.KindString && isKnown(k.known, r.val.S, fold3)) {
+		c.knownRefuse(x.Pos, k, "'"+k.name+" "+op+" "+litText(r, rx)+"'")
+	}
+	if k := knownCol(r); k != nil {
+		c.knownRefuse(x.Pos, k, "'"+k.name+" "+op+" "+litText(l, lx)+"'")
+	}
 	if !eqCompatible(l.typ, r.typ, fold3) {
 		c.fail(x.Pos, "operator '%s' not defined for %s and %s", op, typeName(l.typ), typeName(r.typ))
-	}
-	if r.konst && r.val.K == table.KindString {
-		rv := r.val.S
-		c.checkKnown(l, x.Pos, op, []table.Value{r.val}, func(k string) bool {
-			if fold3 {
-				return strings.EqualFold(k, rv)
-			}
-			return k == rv
-		})
 	}
 	lf, rf := l.fn, r.fn
 	// Fast paths for a string column against a constant.
@@ -466,7 +554,12 @@ func ordCompatible(a, b table.Type) bool {
 }
 
 func (c *compiler) ordering(x *Binary) *cexpr {
-	l, r := c.expr(x.L), c.expr(x.R)
+	l, r := c.whole(x.L), c.whole(x.R)
+	for _, e := range []*cexpr{l, r} {
+		if k := knownCol(e); k != nil {
+			c.knownRefuse(x.Pos, k, "'"+k.name+" "+x.Op+" ...'")
+		}
+	}
 	if !ordCompatible(l.typ, r.typ) {
 		c.fail(x.Pos, "operator '%s' not defined for %s and %s", x.Op, typeName(l.typ), typeName(r.typ))
 	}
@@ -492,7 +585,14 @@ func (c *compiler) ordering(x *Binary) *cexpr {
 }
 
 func (c *compiler) between(x *Between) *cexpr {
-	v, lo, hi := c.expr(x.X), c.expr(x.Lo), c.expr(x.Hi)
+	v, lo, hi := c.whole(x.X), c.expr(x.Lo), c.expr(x.Hi)
+	if k := knownCol(v); k != nil {
+		op := "between"
+		if x.Not {
+			op = "!between"
+		}
+		c.knownRefuse(x.Pos, k, "'"+k.name+" "+op+" (...)'")
+	}
 	if !ordCompatible(v.typ, lo.typ) {
 		c.fail(x.Pos, "between is not defined for %s and %s", typeName(v.typ), typeName(lo.typ))
 	}
@@ -545,24 +645,29 @@ func (c *compiler) inItems(x *Binary) (consts []table.Value, dyn []*cexpr) {
 }
 
 func (c *compiler) in(x *Binary) *cexpr {
-	l := c.expr(x.L)
+	l := c.whole(x.L)
 	consts, dyn := c.inItems(x)
 	neg := strings.HasPrefix(x.Op, "!")
 	fold3 := strings.HasSuffix(x.Op, "~")
+	if k := knownCol(l); k != nil {
+		ok := len(dyn) == 0 && len(consts) > 0
+		for _, v := range consts {
+			if v.K != table.KindString || !isKnown(k.known, v.S, fold3) {
+				ok = false
+			}
+		}
+		if !ok {
+			list := "(...)"
+			if len(dyn) == 0 {
+				list = quoteValues(consts)
+			}
+			c.knownRefuse(x.Pos, k, "'"+k.name+" "+x.Op+" "+list+"'")
+		}
+	}
 	for _, k := range consts {
 		if !eqCompatible(l.typ, kindType(k.K), false) {
 			c.fail(x.Pos, "operator '%s' not defined for %s and %s", x.Op, typeName(l.typ), typeName(kindType(k.K)))
 		}
-	}
-	if len(dyn) == 0 {
-		c.checkKnown(l, x.Pos, x.Op, consts, func(k string) bool {
-			for _, v := range consts {
-				if eq3(table.Str(k), v, fold3) == 1 {
-					return true
-				}
-			}
-			return false
-		})
 	}
 	lf := l.fn
 	dynFns := make([]evalFn, len(dyn))
@@ -676,8 +781,15 @@ func (c *compiler) in(x *Binary) *cexpr {
 }
 
 func (c *compiler) hasAny(x *Binary) *cexpr {
-	l := c.expr(x.L)
+	l := c.whole(x.L)
 	consts, dyn := c.inItems(x)
+	if k := knownCol(l); k != nil {
+		list := "(...)"
+		if len(dyn) == 0 {
+			list = quoteValues(consts)
+		}
+		c.knownRefuse(x.Pos, k, "'"+k.name+" "+x.Op+" "+list+"'")
+	}
 	if len(dyn) > 0 {
 		c.fail(x.R.Position(), "%s needs constant terms in this engine", x.Op)
 	}
@@ -686,14 +798,6 @@ func (c *compiler) hasAny(x *Binary) *cexpr {
 	for i, k := range consts {
 		terms[i] = strings.ToLower(toStr(k))
 	}
-	c.checkKnown(l, x.Pos, x.Op, nil, func(k string) bool {
-		for _, t := range terms {
-			if hasTerm(k, t, true, false, false) {
-				return true
-			}
-		}
-		return false
-	})
 	lf := l.fn
 	return fold(&cexpr{typ: table.TypeBool, fn: func(f *frame) table.Value {
 		h := toStr(lf(f))
@@ -1224,6 +1328,11 @@ func (c *compiler) starStrOp(x *Binary, kind string, neg, cs bool) *cexpr {
 	r := c.expr(x.R)
 	if !r.konst {
 		c.fail(x.R.Position(), "%s over * needs a constant string", x.Op)
+	}
+	for i := range c.schema {
+		if k := &c.schema[i]; k.known != nil {
+			c.knownRefuse(x.Pos, k, "'* "+x.Op+" "+litText(r, x.R)+"' (it searches "+k.name+" too)")
+		}
 	}
 	needle := toStr(r.val)
 	if !cs {

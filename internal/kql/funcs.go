@@ -760,8 +760,16 @@ func (c *compiler) call(x *Call) *cexpr {
 		if !ok || lit.Val.K != table.KindString {
 			c.fail(x.Pos, "column_ifexists needs a constant column name")
 		}
+		granted := c.grant == Expr(x)
 		if c.find(lit.Val.S) >= 0 {
-			return c.expr(&Ident{Pos: x.Pos, Name: lit.Val.S})
+			id := &Ident{Pos: x.Pos, Name: lit.Val.S}
+			if granted {
+				c.grant = id
+			}
+			return c.expr(id)
+		}
+		if granted {
+			c.grant = unparen(x.Args[1])
 		}
 		return c.expr(x.Args[1])
 	}
@@ -786,6 +794,9 @@ func (c *compiler) call(x *Call) *cexpr {
 	}
 	args := make([]*cexpr, len(x.Args))
 	for i, a := range x.Args {
+		if id, ok := unparen(a).(*Ident); ok {
+			c.argIdent, c.argOf = id, x.Name
+		}
 		args[i] = c.expr(a)
 	}
 	e := spec.build(c, x, args)
