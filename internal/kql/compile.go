@@ -2,6 +2,7 @@ package kql
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -112,9 +113,11 @@ func (p *Program) Table() *table.Table { return p.tbl }
 // so that a decoder can extract only those before calling Match.
 func (p *Program) Columns() []int { return p.cols }
 
-// Warnings returns what the compiler ignored (take, sort, render, ...), one
-// message each.
-func (p *Program) Warnings() []string { return p.warnings }
+// Warnings returns what the compiler accepted but ignored or approximated
+// (take, limit, sort, order, render, as, serialize; ingestion_time(), which
+// is the evaluation time on a stream), one "line:column: message" each, in
+// query order; nil when there is none. The slice is a copy.
+func (p *Program) Warnings() []string { return slices.Clone(p.warnings) }
 
 func (p *Program) getFrame(row *table.Row) *frame {
 	f, _ := p.frames.Get().(*frame)

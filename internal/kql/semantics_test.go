@@ -1,6 +1,7 @@
 package kql
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -549,6 +550,34 @@ func TestNullValuesPageExample(t *testing.T) {
 			if got := outs[0].Columns[i]; got.Value != w {
 				t.Errorf("val %+v: %s = %+v, want %+v", tc.val, got.Name, got.Value, w)
 			}
+		}
+	}
+}
+
+// TestWarningsAreExposedOnEveryProgram checks that Program.Warnings lists
+// the ignored operators wherever they are written (a let function body, a
+// union leg's pipeline) and returns a copy.
+func TestWarningsAreExposedOnEveryProgram(t *testing.T) {
+	p := mustCompile(t, "let f = () { SigninLogs | take 5 };\nf() | sort by TimeGenerated | extend t = ingestion_time()")
+	w := p.Warnings()
+	if len(w) != 3 || !strings.Contains(w[0], "take ignored") || !strings.Contains(w[1], "sort ignored") || !strings.Contains(w[2], "ingestion_time()") {
+		t.Fatalf("warnings %q, want take, sort and ingestion_time", w)
+	}
+	w[0] = "changed"
+	if p.Warnings()[0] == "changed" {
+		t.Error("Warnings returned the program's own slice")
+	}
+	q, err := Parse("union SigninLogs, AADNonInteractiveUserSignInLogs | take 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	progs, err := CompileAll(q, catalog, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range progs {
+		if w := p.Warnings(); len(w) != 1 || !strings.Contains(w[0], "take ignored") {
+			t.Errorf("%s: warnings %q, want the take", p.Table().Name, w)
 		}
 	}
 }
