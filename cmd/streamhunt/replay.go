@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	cpfile "github.com/streamhunt/streamhunt/checkpoint/file"
 	"github.com/streamhunt/streamhunt/consumer/file"
 	"github.com/streamhunt/streamhunt/internal/config"
+	"github.com/streamhunt/streamhunt/internal/kql"
 	"github.com/streamhunt/streamhunt/internal/ops"
 	"github.com/streamhunt/streamhunt/internal/table"
 	"github.com/streamhunt/streamhunt/pipeline"
@@ -237,6 +239,15 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 	p, err := pipeline.New(rs, pipeline.Options{Now: now})
 	if err != nil {
 		return usageError{fmt.Errorf("rules do not compile:\n%w", err)}
+	}
+	if f.now == "" {
+		if ids := rulesReadingTheClock(p.Rules()); len(ids) > 0 {
+			if len(ids) == 1 {
+				fmt.Fprintf(stderr, "streamhunt replay: rule %s uses ago()/now(); replay evaluates it against the current clock; pass --now TIME to replay old logs as of their time\n", ids[0])
+			} else {
+				fmt.Fprintf(stderr, "streamhunt replay: rules %s use ago()/now(); replay evaluates them against the current clock; pass --now TIME to replay old logs as of their time\n", strings.Join(ids, ", "))
+			}
+		}
 	}
 	input, err := file.ExpandLogs(f.paths)
 	files := input.Files
@@ -735,6 +746,64 @@ func (st *replayStats) totalFindings() int {
 
 func (st *replayStats) short(d time.Duration) string {
 	return fmt.Sprintf("%d bodies, %d records, %d findings in %s", st.bodies, st.records, st.totalFindings(), d.Round(time.Millisecond))
+}
+
+// rulesReadingTheClock returns the ids of the rules that call ago() or
+// now(), found in their parsed query (so that the names in comments and
+// strings do not count). The compiled program does not say whether it reads
+// the clock, so the syntax tree is walked, generically, for calls.
+func rulesReadingTheClock(rs []*pipeline.Rule) []string {
+	var ids []string
+	for _, r := range rs {
+		q, err := kql.Parse(r.Query)
+		if err != nil {
+			continue // it compiled, so it parses; nothing to say otherwise
+		}
+		if callsAny(reflect.ValueOf(q), map[string]bool{"ago": true, "now": true}, map[uintptr]bool{}) {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
+}
+
+var (
+	kqlCallType = reflect.TypeOf(kql.Call{})
+	kqlPkg      = kqlCallType.PkgPath()
+)
+
+// callsAny reports whether the syntax tree under v holds a kql.Call to one
+// of names. It follows pointers, interfaces, slices and the structs of
+// package kql (not the values of literals).
+func callsAny(v reflect.Value, names map[string]bool, seen map[uintptr]bool) bool {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() || seen[v.Pointer()] {
+			return false
+		}
+		seen[v.Pointer()] = true
+		return callsAny(v.Elem(), names, seen)
+	case reflect.Interface:
+		return !v.IsNil() && callsAny(v.Elem(), names, seen)
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if callsAny(v.Index(i), names, seen) {
+				return true
+			}
+		}
+	case reflect.Struct:
+		if v.Type().PkgPath() != kqlPkg {
+			return false
+		}
+		if v.Type() == kqlCallType && names[v.FieldByName("Name").String()] {
+			return true
+		}
+		for i := 0; i < v.NumField(); i++ {
+			if callsAny(v.Field(i), names, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // listSome joins the first max items with "; " and says how many more there are.

@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/streamhunt/streamhunt/internal/testenv"
+	"github.com/streamhunt/streamhunt/pipeline"
+	"github.com/streamhunt/streamhunt/rules"
 )
 
 // webhookRecorder is a local webhook endpoint that records the findings it
@@ -373,5 +375,56 @@ func TestReplayOutputCreatesItsDirectory(t *testing.T) {
 	}
 	if stdout != "" || !strings.Contains(mustRead(t, out), `"recordId":"hit"`) {
 		t.Errorf("stdout %q; %s holds:\n%s", stdout, out, mustRead(t, out))
+	}
+}
+
+func TestReplayHintsAtNowWhenARuleReadsTheClock(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, filepath.Join(dir, "in.json"), `{"records":[`+signin("hit", "deviceCode", "", "0", office)+`]}`)
+	recent := writeFile(t, filepath.Join(dir, "r", "recent.kql"), "// sign-ins of the last day\nSigninLogs\n| where TimeGenerated > ago(1d)\n")
+	quoted := writeFile(t, filepath.Join(dir, "q", "quoted.kql"), "// not a clock: now() and ago(1d) in a comment\nSigninLogs\n| where AppDisplayName != \"ago(1d)\" and UserPrincipalName != 'now()'\n")
+	const hint = "uses ago()/now(); replay evaluates it against the current clock; pass --now TIME to replay old logs as of their time"
+	for _, tc := range []struct {
+		name string
+		args []string
+		hint bool
+	}{
+		{"a rule with ago()", []string{"--only-rules", recent}, true},
+		{"the same with --now", []string{"--only-rules", recent, "--now", "2025-02-14T10:00:00Z"}, false},
+		{"ago( and now( in a comment and in strings", []string{"--only-rules", quoted}, false},
+		{"the built-in rules", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, dir, append(append([]string{"replay"}, tc.args...), in)...)
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s", code, stderr)
+			}
+			if got := strings.Count(stderr, hint); got != map[bool]int{true: 1, false: 0}[tc.hint] {
+				t.Errorf("the hint appears %d times:\n%s", got, stderr)
+			}
+			if tc.hint && !strings.Contains(stderr, "rule recent "+hint) {
+				t.Errorf("the hint does not name the rule:\n%s", stderr)
+			}
+		})
+	}
+}
+
+func TestRulesReadingTheClockAreFoundInLetsAndNestedCallsToo(t *testing.T) {
+	var rs []rules.Rule
+	for id, q := range map[string]string{
+		"let-value": "let since = ago(7d);\nSigninLogs | where TimeGenerated > since",
+		"nested":    "SigninLogs | where iff(ResultType == 0, TimeGenerated > now(-1h), false)",
+		"extend":    "SigninLogs | extend Age = now() - TimeGenerated | where Age < 5m",
+		"none":      "SigninLogs | where ResultType == 0 and AppDisplayName has 'now'",
+	} {
+		rs = append(rs, rules.Rule{ID: id, Query: q, Severity: "medium", File: id + ".kql", Line: 1})
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+	p, err := pipeline.New(rs, pipeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rulesReadingTheClock(p.Rules()), ","); got != "extend,let-value,nested" {
+		t.Errorf("rules reading the clock: %s", got)
 	}
 }
