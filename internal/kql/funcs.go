@@ -396,24 +396,7 @@ func init() {
 		"replace_string": {3, 3, false, simple(table.TypeString, func(a []table.Value) table.Value {
 			return table.Str(strings.ReplaceAll(toStr(a[0]), toStr(a[1]), toStr(a[2])))
 		})},
-		"indexof": {2, 5, false, simple(table.TypeLong, func(a []table.Value) table.Value {
-			s, sub := toStr(a[0]), toStr(a[1])
-			start := int64(0)
-			if len(a) > 2 {
-				if v := toLongVal(a[2], table.TypeLong); v.K != table.KindNull {
-					start = v.I
-				}
-			}
-			r := []rune(s)
-			if start < 0 || start > int64(len(r)) {
-				return table.Long(-1)
-			}
-			i := strings.Index(string(r[start:]), sub)
-			if i < 0 {
-				return table.Long(-1)
-			}
-			return table.Long(start + int64(utf8.RuneCountInString(string(r[start:])[:i])))
-		})},
+		"indexof": {2, 5, false, simple(table.TypeLong, indexOf)},
 		"countof": {2, 3, false, func(c *compiler, x *Call, args []*cexpr) *cexpr {
 			if len(args) == 3 && args[2].konst && toStr(args[2].val) == "regex" {
 				re := constRegex(c, x, args[1])
@@ -681,13 +664,101 @@ func init() {
 			v = toRealVal(v)
 			return boolVal(v.K == table.KindReal && math.IsNaN(v.F))
 		}),
-		"tohex": conv(table.TypeString, func(v table.Value) table.Value {
-			n := toLongVal(v, table.TypeLong)
-			if n.K == table.KindNull {
-				return vEmpty
+		"tohex": {1, 2, false, simple(table.TypeString, toHex)},
+	}
+}
+
+// toHex is tohex(value[, minLength]) as Kusto's reference page gives it:
+// an int is printed as its 32-bit two's complement and a long as its
+// 64-bit one (tohex(-256) is "ffffffffffffff00", tohex(toint(-256), 8) is
+// "ffffff00"); minLength pads with leading zeros, is truncated to 16 and
+// is ignored when the text is longer already. A value that is not a number
+// gives "" (Kusto's null string).
+func toHex(a []table.Value) table.Value {
+	v := dynScalar(a[0])
+	var s string
+	if v.K == table.KindInt {
+		s = strconv.FormatUint(uint64(uint32(v.I)), 16)
+	} else {
+		n := toLongVal(v, table.TypeLong)
+		if n.K == table.KindNull {
+			return vEmpty
+		}
+		s = strconv.FormatUint(uint64(n.I), 16)
+	}
+	if len(a) == 2 {
+		if m := toLongVal(a[1], table.TypeLong); m.K != table.KindNull && int64(len(s)) < min(m.I, 16) {
+			s = strings.Repeat("0", int(min(m.I, 16))-len(s)) + s
+		}
+	}
+	return table.Str(s)
+}
+
+// indexOf is indexof(string, match[, start[, length[, occurrence]]]), in
+// characters, as Kusto's reference page gives it: a negative start counts
+// from the end; length -1 (the default) searches to the end, otherwise only
+// the length characters from where the search starts are examined, and a
+// match must lie inside them; occurrence (default 1) asks for the n-th
+// match, each search after a match starting one character after it with
+// the same length (the page's indexof("abcdefgabcdefg", "cde", 1, 10, 2) is
+// 9). The result is -1 when there is no such match, and null when length
+// is below -1, occurrence is negative, a negative start reaches before the
+// string, or an argument is null. Occurrence 0 asks for no match: -1.
+func indexOf(a []table.Value) table.Value {
+	s, sub := toStr(a[0]), toStr(a[1])
+	opt := [3]int64{0, -1, 1} // start, length, occurrence
+	for i := 2; i < len(a); i++ {
+		v := toLongVal(a[i], table.TypeLong)
+		if v.K == table.KindNull {
+			return table.Null
+		}
+		opt[i-2] = v.I
+	}
+	start, length, occ := opt[0], opt[1], opt[2]
+	if length < -1 || occ < 0 {
+		return table.Null
+	}
+	var r []rune
+	n := int64(len(s))
+	if !isASCII(s) {
+		r = []rune(s)
+		n = int64(len(r))
+	}
+	if start < 0 {
+		start += n
+		if start < 0 {
+			return table.Null
+		}
+	}
+	if occ == 0 || start > n {
+		return table.Long(-1)
+	}
+	for k := int64(1); ; k++ {
+		end := n
+		if length >= 0 && length < n-start {
+			end = start + length
+		}
+		var i int64
+		if r == nil {
+			i = int64(strings.Index(s[start:end], sub))
+		} else {
+			w := string(r[start:end])
+			if j := strings.Index(w, sub); j >= 0 {
+				i = int64(utf8.RuneCountInString(w[:j]))
+			} else {
+				i = -1
 			}
-			return table.Str(strconv.FormatInt(n.I, 16))
-		}),
+		}
+		if i < 0 {
+			return table.Long(-1)
+		}
+		if k == occ {
+			return table.Long(start + i)
+		}
+		start += i + 1
+		if start > n {
+			return table.Long(-1)
+		}
 	}
 }
 

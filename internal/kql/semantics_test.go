@@ -581,3 +581,46 @@ func TestWarningsAreExposedOnEveryProgram(t *testing.T) {
 		}
 	}
 }
+
+// TestTohexAndIndexofFollowTheKustoDocs runs the examples of the tohex()
+// and indexof() reference pages.
+func TestTohexAndIndexofFollowTheKustoDocs(t *testing.T) {
+	for _, where := range []string{
+		`tohex(256) == "100"`,
+		`tohex(-256) == "ffffffffffffff00"`,
+		`tohex(toint(-256), 8) == "ffffff00"`,
+		`tohex(toint(-256)) == "ffffff00"`,
+		`tohex(256, 8) == "00000100"`,
+		`tohex(256, 2) == "100"`,
+		`tohex(-256, 4) == "ffffffffffffff00"`,
+		`tohex(1, 20) == "0000000000000001"`,
+		`tohex(DurationMs, 4) == "0000"`,
+		`indexof("abcdefg", "cde") == 2`,
+		`indexof("abcdefg", "cde", 1, 4) == 2`,
+		`indexof("abcdefg", "cde", 1, 2) == -1`,
+		`indexof("abcdefg", "cde", 3, 4) == -1`,
+		`indexof("abcdefg", "cde", -5) == 2`,
+		`indexof(1234567, 5, 1, 4) == 4`,
+		`indexof("abcdefg", "cde", 2, -1) == 2`,
+		`indexof("abcdefgabcdefg", "cde", 1, 10, 2) == 9`,
+		`indexof("abcdefgabcdefg", "cde", 1, -1, 3) == -1`,
+		`indexof("abcdefgabcdefg", "cde", 0, -1, 2) == 9`,
+		`isnull(indexof("abcdefg", "cde", 0, -2))`,
+		`isnull(indexof("abcdefg", "cde", 0, -1, -1))`,
+		`isnull(indexof("abcdefg", "cde", -8))`,
+		`indexof("abcdefg", "cde", 8) == -1`,
+		`indexof("éàbcbc", "bc", 0, -1, 2) == 4`,
+		`indexof("éàbcbc", "bc", 3, 2) == -1`,
+		`indexof(UserPrincipalName, ".", 0, -1, 2) == 19`,
+	} {
+		t.Run(where, func(t *testing.T) {
+			ok, err := mustCompile(t, "SigninLogs | where "+where).Match(deviceCodeRow(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				t.Errorf("where %s is false", where)
+			}
+		})
+	}
+}
