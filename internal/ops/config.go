@@ -72,7 +72,7 @@ func (c *Config) Validate() error {
 
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		errs = append(errs, fmt.Errorf("ops.listen %q is not host:port (for example \":9090\"): %w", c.Listen, err))
+		errs = append(errs, fmt.Errorf("ops.listen: %q is not host:port (for example \":9090\"): %w", c.Listen, err))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("ops.logLevel: %w", err))
@@ -80,16 +80,16 @@ func (c *Config) Validate() error {
 	switch strings.ToLower(c.LogFormat) {
 	case "auto", "json", "console":
 	default:
-		errs = append(errs, fmt.Errorf("ops.logFormat %q is not auto, json or console", c.LogFormat))
+		errs = append(errs, fmt.Errorf("ops.logFormat: %q is not auto, json or console", c.LogFormat))
 	}
 	if c.StuckAfter < 0 {
-		errs = append(errs, fmt.Errorf("ops.stuckAfter %s must be positive", c.StuckAfter))
+		errs = append(errs, fmt.Errorf("ops.stuckAfter: %s is negative", c.StuckAfter))
 	}
 	if c.FailAfter < 1 {
-		errs = append(errs, fmt.Errorf("ops.failAfter %d must be at least 1", c.FailAfter))
+		errs = append(errs, fmt.Errorf("ops.failAfter: %d must be at least 1", c.FailAfter))
 	}
 	if c.FailWindow < 0 {
-		errs = append(errs, fmt.Errorf("ops.failWindow %s must be positive", c.FailWindow))
+		errs = append(errs, fmt.Errorf("ops.failWindow: %s is negative", c.FailWindow))
 	}
 	return errors.Join(errs...)
 }

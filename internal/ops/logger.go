@@ -66,7 +66,7 @@ func NewLogger(cfg Config, opts ...LoggerOption) (*zap.Logger, error) {
 		ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
 		enc = zapcore.NewConsoleEncoder(ec)
 	default:
-		return nil, fmt.Errorf("cannot build the logger: ops.logFormat %q is not auto, json or console", cfg.LogFormat)
+		return nil, fmt.Errorf("cannot build the logger: ops.logFormat: %q is not auto, json or console", cfg.LogFormat)
 	}
 	enc = &redactingEncoder{Encoder: enc, r: NewRedactor(o.secrets...)}
 	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(o.out)), level)
