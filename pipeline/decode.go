@@ -79,6 +79,12 @@ type DecodeResult struct {
 	// SkippedCategories counts records of categories no table maps, by
 	// category ("(none)" when the record has none).
 	SkippedCategories map[string]int
+	// LogAnalyticsRows counts the records (among SkippedCategories'
+	// "(none)") that look like rows exported from a Log Analytics query:
+	// a TimeGenerated or Type key, and no category or properties. The
+	// decoder reads the diagnostic-settings shape (Event Hubs, storage
+	// archive), not query results, so the caller should say so.
+	LogAnalyticsRows int
 	// DeadLetters are the body or records that could not be decoded; the
 	// caller writes them. Their Source.Index is the record's index, or nil
 	// when the whole body is dead.
@@ -325,6 +331,9 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 				res.SkippedCategories = map[string]int{}
 			}
 			res.SkippedCategories[categoryLabel(cat)]++
+			if !st.view.top[fCategory].ok() && !st.view.top[fProperties].ok() && st.hasQueryColumns(raw, d.opts.MaxDepth) {
+				res.LogAnalyticsRows++
+			}
 			continue
 		}
 		r.la = la
@@ -439,6 +448,31 @@ func (d *Decoder) count(res *DecodeResult, perLA []int) {
 	for c, n := range res.SkippedCategories {
 		metrics.RecordsSkipped.WithLabelValues(c).Add(float64(n))
 	}
+}
+
+// hasQueryColumns reports whether the record has a top-level key that a
+// Log Analytics query result has and a diagnostic-settings record does not:
+// TimeGenerated (also "TimeGenerated [UTC]", as the portal exports it),
+// Type, or tables (the query API's response).
+func (st *state) hasQueryColumns(raw []byte, maxDepth int) bool {
+	s := &st.s2
+	s.reset(raw, maxDepth)
+	i := s.ws(0)
+	if i >= len(raw) || raw[i] != '{' {
+		return false
+	}
+	found := false
+	s.objectFields(i, 1, func(k []byte, esc bool, v int) int {
+		if esc {
+			k = unescapeKey(st.kbuf[:0], k)
+		}
+		switch {
+		case string(k) == "TimeGenerated", string(k) == "Type", string(k) == "tables", bytes.HasPrefix(k, []byte("TimeGenerated [")):
+			found = true
+		}
+		return s.value(v, 1)
+	})
+	return found
 }
 
 // categoryLabel is the name a skipped category is counted under: the

@@ -33,6 +33,9 @@ type Result struct {
 	SkippedCategories map[string]int
 	// Repaired names the repair applied to an invalid body ("" if none).
 	Repaired string
+	// LogAnalyticsRows counts records shaped like rows of a Log Analytics
+	// query export (see DecodeResult.LogAnalyticsRows).
+	LogAnalyticsRows int
 }
 
 // Options configure a Pipeline.
@@ -191,6 +194,7 @@ func (p *Pipeline) Process(ev Event) Result {
 	res.SkippedCategories = dr.SkippedCategories
 	res.DeadLetters = dr.DeadLetters
 	res.Repaired = dr.Repaired
+	res.LogAnalyticsRows = dr.LogAnalyticsRows
 	if err != nil && len(res.DeadLetters) == 0 {
 		res.DeadLetters = append(res.DeadLetters, DeadLetter{Time: detected, Reason: "decode-error", Error: err.Error(), Source: ev.Source, Raw: ev.Body})
 	}

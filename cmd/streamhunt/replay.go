@@ -700,6 +700,8 @@ type replayStats struct {
 	resumedPartly int
 	resumedBodies int
 	resumeFrom    string
+	// queryRows look like rows of a Log Analytics query export.
+	queryRows int
 	// skippedFiles were found in directories but are not logs by name.
 	skippedFiles []string
 	// filesRead were read to their end; readErrors are the files that
@@ -734,6 +736,7 @@ func (st *replayStats) add(b file.Body, res pipeline.Result) {
 	if res.Repaired != "" {
 		st.repaired++
 	}
+	st.queryRows += res.LogAnalyticsRows
 }
 
 func (st *replayStats) totalFindings() int {
@@ -851,6 +854,14 @@ func (st *replayStats) print(w io.Writer, d time.Duration, dl *countingDeadLette
 	}
 	if len(st.skipped) > 0 {
 		fmt.Fprintf(w, "  records of other categories (no sign-in table, not evaluated): %s\n", sortedCounts(st.skipped))
+	}
+	if st.queryRows > 0 {
+		fmt.Fprintf(w, "  warning: %d records look like rows exported from a Log Analytics query (TimeGenerated or Type columns,\n"+
+			"    no category or properties) and were not evaluated. replay reads sign-in logs as the Entra ID diagnostic\n"+
+			"    setting sends them: the Event Hubs bodies ({\"records\":[...]}) or the storage-account archive\n"+
+			"    (insights-logs-signinlogs/.../PT1H.json). To get that shape, add a diagnostic setting for the sign-in\n"+
+			"    categories (Entra ID > Monitoring > Diagnostic settings) that archives to a storage account or streams\n"+
+			"    to an event hub, and replay those files (replay does not read query results).\n", st.queryRows)
 	}
 	parts := make([]string, len(st.ruleOrder))
 	for i, id := range st.ruleOrder {

@@ -428,3 +428,24 @@ func TestRulesReadingTheClockAreFoundInLetsAndNestedCallsToo(t *testing.T) {
 		t.Errorf("rules reading the clock: %s", got)
 	}
 }
+
+func TestReplayWarnsThatLogAnalyticsQueryExportsAreNotItsInput(t *testing.T) {
+	dir := t.TempDir()
+	rows := `[{"TenantId":"t","TimeGenerated":"2025-02-14T09:00:00Z","Category":"SignInLogs","UserPrincipalName":"a@b.example","AuthenticationProtocol":"deviceCode","Type":"SigninLogs"},` +
+		`{"TenantId":"t","TimeGenerated":"2025-02-14T09:01:00Z","Category":"SignInLogs","UserPrincipalName":"c@b.example","Type":"SigninLogs"}]`
+	p := writeFile(t, filepath.Join(dir, "export.json"), rows)
+	code, stdout, stderr := runCLI(t, dir, "replay", p)
+	if code != 0 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"2 records look like rows exported from a Log Analytics query", "diagnostic setting", "PT1H.json"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stderr)
+		}
+	}
+	// Real diagnostic-settings records get no such warning.
+	good := writeFile(t, filepath.Join(dir, "good.json"), `{"records":[`+signin("x", "deviceCode", "", "0", office)+`]}`)
+	if _, _, stderr := runCLI(t, dir, "replay", good); strings.Contains(stderr, "Log Analytics query") {
+		t.Errorf("warning on diagnostic-settings records:\n%s", stderr)
+	}
+}
