@@ -4,7 +4,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -185,54 +184,49 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes YAML, expanding ${NAME} (and ${NAME:-default}) in values
 // from lookup, then validates. Only the braced form is expanded, so that
-// `$Default` stays a consumer group name.
+// `$Default` stays a consumer group name. Every problem is reported at
+// once, decoding and semantic alike, each naming its key.
 func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("not valid YAML: %w", err)
 	}
-	var errs []error
-	expandNode(&root, lookup, &errs)
+	env := map[*yaml.Node][]string{}
+	expandNode(&root, lookup, env)
+	var c Config
+	errs, reported := decode(&root, &c, env)
+	for _, err := range flatten(c.Validate()) {
+		key, _, _ := strings.Cut(err.Error(), ":")
+		if !reported[key] {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
-	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(&root); err != nil {
-		return nil, err
-	}
-	dec := yaml.NewDecoder(&buf)
-	dec.KnownFields(true)
-	var c Config
-	if err := dec.Decode(&c); err != nil && err.Error() != "EOF" {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			for _, e := range te.Errors {
-				errs = append(errs, errors.New(e))
-			}
-			return nil, errors.Join(errs...)
-		}
-		return nil, err
-	}
-	if err := c.Validate(); err != nil {
-		return nil, err
 	}
 	return &c, nil
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
-func expandNode(n *yaml.Node, lookup func(string) (string, bool), errs *[]error) {
+// expandNode expands ${NAME} in every scalar under n and records, by node,
+// the references that have no value.
+func expandNode(n *yaml.Node, lookup func(string) (string, bool), problems map[*yaml.Node][]string) {
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 			m := envRef.FindStringSubmatch(ref)
-			if v, ok := lookup(m[1]); ok && v != "" {
+			v, ok := lookup(m[1])
+			if ok && v != "" {
 				return v
 			}
 			if m[2] != "" {
 				return m[3]
 			}
-			*errs = append(*errs, fmt.Errorf("line %d: environment variable %s is not set (referenced as %s)", n.Line, m[1], ref))
+			if ok {
+				problems[n] = append(problems[n], fmt.Sprintf("environment variable %s is set but empty (referenced as %s); give it a value, or write ${%s:-default} to fall back to a default", m[1], ref, m[1]))
+			} else {
+				problems[n] = append(problems[n], fmt.Sprintf("environment variable %s is not set (referenced as %s)", m[1], ref))
+			}
 			return ""
 		})
 		// A value from the environment is a string, whatever it looks like.
@@ -241,7 +235,7 @@ func expandNode(n *yaml.Node, lookup func(string) (string, bool), errs *[]error)
 		}
 	}
 	for _, c := range n.Content {
-		expandNode(c, lookup, errs)
+		expandNode(c, lookup, problems)
 	}
 }
 
@@ -322,9 +316,12 @@ func (c *Config) Validate() error {
 	defDur(&s.OwnershipExpiry, DefaultOwnershipExpiry)
 	defDur(&s.ReceiveWait, DefaultReceiveWait)
 	defDur(&s.PartitionRefresh, DefaultPartitionRefresh)
-	for key, d := range map[string]time.Duration{"updateInterval": s.UpdateInterval, "ownershipExpiry": s.OwnershipExpiry, "receiveWait": s.ReceiveWait, "partitionRefresh": s.PartitionRefresh} {
-		if d < 0 {
-			add("source.%s: %s is negative", key, d)
+	for _, d := range []struct {
+		key string
+		d   time.Duration
+	}{{"updateInterval", s.UpdateInterval}, {"ownershipExpiry", s.OwnershipExpiry}, {"receiveWait", s.ReceiveWait}, {"partitionRefresh", s.PartitionRefresh}} {
+		if d.d < 0 {
+			add("source.%s: %s is negative", d.key, d.d)
 		}
 	}
 	if s.OwnershipExpiry > 0 && s.UpdateInterval > 0 && s.OwnershipExpiry < 2*s.UpdateInterval {
@@ -391,29 +388,35 @@ func (c *Config) Validate() error {
 	}
 
 	if c.DeadLetter == (deadletter.Config{}) {
-		add("deadLetter: set dir or blob: where bodies that cannot be decoded, and findings a sink rejects for good, are kept")
+		add("deadLetter: set dir, file or blob: where bodies that cannot be decoded, and findings a sink rejects for good, are kept")
 	}
 	addPrefixed(&errs, "deadLetter.", c.DeadLetter.Validate())
 	addPrefixed(&errs, "", c.Sinks.Validate())
 
-	if err := c.Ops.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	addPrefixed(&errs, "", c.Ops.Validate())
 	return errors.Join(errs...)
 }
 
 // addPrefixed appends each error joined in err with the key prefix.
 func addPrefixed(errs *[]error, prefix string, err error) {
+	for _, e := range flatten(err) {
+		*errs = append(*errs, fmt.Errorf("%s%w", prefix, e))
+	}
+}
+
+// flatten lists the errors joined in err, however deeply.
+func flatten(err error) []error {
 	if err == nil {
-		return
+		return nil
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
 		for _, e := range j.Unwrap() {
-			*errs = append(*errs, fmt.Errorf("%s%w", prefix, e))
+			out = append(out, flatten(e)...)
 		}
-		return
+		return out
 	}
-	*errs = append(*errs, fmt.Errorf("%s%w", prefix, err))
+	return []error{err}
 }
 
 func defDur(d *time.Duration, def time.Duration) {

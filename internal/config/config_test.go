@@ -163,7 +163,7 @@ func TestParse(t *testing.T) {
 		{
 			name:    "an unknown key is an error",
 			yaml:    "source:\n  namespace: n\n  hubs: [h]\n  hub: typo\n" + base,
-			wantErr: "field hub not found",
+			wantErr: "source.hub: line 4: unknown key; did you mean source.hubs?",
 		},
 		{
 			name:    "a negative duration is an error naming its key",
