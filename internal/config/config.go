@@ -467,3 +467,16 @@ func (c *Config) Secrets() []string {
 	sort.Strings(out)
 	return slices.Compact(out)
 }
+
+// CheckRuleGlobs reports every route and allowlist glob over rule ids
+// (sinks.NAME.route.rules, route.excludeRules, allowlists[i].rules) that
+// matches no loaded rule, naming its key and listing the ids. ids are the
+// loaded rules' ids; the silence finding's id (streamhunt-silence) is known
+// too while the silence detector is on. Call it after Parse (or Validate),
+// once the rules are loaded.
+func CheckRuleGlobs(c *Config, ids []string) error {
+	if c.Ops.SilenceAfter > 0 {
+		ids = append(slices.Clip(ids), ops.SilenceRuleID)
+	}
+	return c.Sinks.CheckRuleGlobs(ids)
+}

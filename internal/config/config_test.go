@@ -227,3 +227,23 @@ func TestParseByteSize(t *testing.T) {
 		t.Error("\"lots\" parsed as a size")
 	}
 }
+
+func TestRuleGlobsThatMatchNoLoadedRuleAreReportedWithTheKnownIds(t *testing.T) {
+	text := "source:\n  namespace: n\n  hubs: [h]\ncheckpoints:\n  dir: /tmp/cp\ndeadLetter:\n  dir: /tmp/dl\n" +
+		"sinks:\n  - name: soc-teams\n    stdout: {}\n    route: {rules: [\"builtin/*\"]}\n  - name: ops\n    stdout: {}\n    route: {rules: [streamhunt-silence]}\n" +
+		"allowlists:\n  - appIds: [a]\n    rules: [entra-device-code-unmanaged*]\n"
+	c, err := config.Parse([]byte(text), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"entra-device-code-unmanaged", "entra-device-code-unmanaged-risky"}
+	err = config.CheckRuleGlobs(c, ids)
+	want := `sinks.soc-teams.route.rules: "builtin/*" matches no loaded rule; the rule ids are entra-device-code-unmanaged, entra-device-code-unmanaged-risky, streamhunt-silence`
+	if err == nil || err.Error() != want {
+		t.Fatalf("CheckRuleGlobs = %v, want exactly\n%s", err, want)
+	}
+	c.Ops.SilenceAfter = -1
+	if err := config.CheckRuleGlobs(c, ids); err == nil || !strings.Contains(err.Error(), `sinks.ops.route.rules: "streamhunt-silence" matches no loaded rule`) {
+		t.Errorf("with the silence detector off, a route to its finding gets nothing; CheckRuleGlobs = %v", err)
+	}
+}

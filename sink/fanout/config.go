@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/streamhunt/streamhunt/sink/blob"
@@ -64,8 +65,8 @@ func (n Named) Kind() string {
 
 // Route selects findings by rule id and severity.
 type Route struct {
-	// Rules are globs over rule ids (path.Match syntax: builtin/*); empty
-	// means every rule.
+	// Rules are globs over rule ids (path.Match syntax:
+	// entra-device-code-*); empty means every rule.
 	Rules []string `yaml:"rules"`
 	// ExcludeRules are globs of rule ids the sink never gets.
 	ExcludeRules []string `yaml:"excludeRules"`
@@ -172,6 +173,55 @@ func (c Config) Validate() error {
 		add(fmt.Sprintf("allowlists[%d].", i), a.validate())
 	}
 	return errors.Join(errs...)
+}
+
+// CheckRuleGlobs reports every route and allowlist glob (rules,
+// excludeRules) that matches none of the loaded rule ids, naming its key
+// and listing the ids. Such a glob is almost always a mistake (a prefix
+// such as builtin/ that rule ids do not have): a sink routed by it gets
+// nothing, an allowlist limited by it allows nothing, and an exclusion
+// excludes nothing. Invalid globs are Validate's to report.
+func (c Config) CheckRuleGlobs(ids []string) error {
+	known := knownIDs(ids)
+	var errs []error
+	check := func(key string, globs []string) {
+		for _, g := range globs {
+			if _, err := path.Match(g, ""); err != nil {
+				continue
+			}
+			if !slices.ContainsFunc(ids, func(id string) bool { ok, _ := path.Match(g, id); return ok }) {
+				errs = append(errs, fmt.Errorf("%s: %q matches no loaded rule; the rule ids are %s", key, g, known))
+			}
+		}
+	}
+	for i, n := range c.Sinks {
+		key := fmt.Sprintf("sinks[%d].", i)
+		if n.Name != "" {
+			key = "sinks." + n.Name + "."
+		}
+		check(key+"route.rules", n.Route.Rules)
+		check(key+"route.excludeRules", n.Route.ExcludeRules)
+	}
+	for i, a := range c.Allowlists {
+		check(fmt.Sprintf("allowlists[%d].rules", i), a.Rules)
+	}
+	return errors.Join(errs...)
+}
+
+// knownIDs lists rule ids for an error message: sorted, and the first 20
+// only when there are more.
+func knownIDs(ids []string) string {
+	s := slices.Clone(ids)
+	slices.Sort(s)
+	s = slices.Compact(s)
+	if len(s) == 0 {
+		return "(none: no rule is loaded)"
+	}
+	const most = 20
+	if len(s) > most {
+		return fmt.Sprintf("%s, and %d more", strings.Join(s[:most], ", "), len(s)-most)
+	}
+	return strings.Join(s, ", ")
 }
 
 func validGlobs(key string, globs []string) []error {
