@@ -133,8 +133,8 @@ func compileError(r rules.Rule, err error) *CompileError {
 	ce := &CompileError{RuleID: r.ID, File: r.File, Line: r.Line, Column: 1, Msg: err.Error()}
 	var ke *kql.Error
 	if errors.As(err, &ke) {
-		ce.Line = r.Line + ke.Line - 1
-		ce.Column = ke.Column
+		// The file position: a query in a YAML block is indented there.
+		ce.Line, ce.Column = r.Position(ke.Line, ke.Column)
 		ce.Msg = ke.Msg
 	}
 	return ce

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/streamhunt/streamhunt/pipeline"
 	"github.com/streamhunt/streamhunt/rules"
 )
 
@@ -186,7 +185,8 @@ func cliFlagError(err error, name, usage string, fs *flag.FlagSet, stdout, stder
 	return exitUsage
 }
 
-// loadRuleSet is loadRules that also prints what rules.LoadWithWarnings
+// loadRuleSet loads the built-in pack (unless only is given) and the rules
+// in add and only, and prints what rules.LoadWithWarnings
 // warns about (a rule directory without rule files) to warn, as
 // "streamhunt NAME: warning: ...".
 func loadRuleSet(name string, builtin bool, add, only []string, warn io.Writer) ([]rules.Rule, error) {
@@ -223,27 +223,6 @@ func loadRuleSet(name string, builtin bool, add, only []string, warn io.Writer) 
 		return nil, usageError{err}
 	}
 	return all, nil
-}
-
-// compileRules is pipeline.New with each compile error placed at its
-// column in the file (rules.Rule.Position): a query in a YAML block is
-// indented there, and the compiler counts from the query text.
-func compileRules(rs []rules.Rule, opts pipeline.Options) (*pipeline.Pipeline, error) {
-	p, err := pipeline.New(rs, opts)
-	var ces pipeline.CompileErrors
-	if errors.As(err, &ces) {
-		type key struct{ id, file string }
-		byKey := make(map[key]rules.Rule, len(rs))
-		for _, r := range rs {
-			byKey[key{r.ID, r.File}] = r
-		}
-		for _, ce := range ces {
-			if r, ok := byKey[key{ce.RuleID, ce.File}]; ok && ce.Line >= r.Line {
-				ce.Line, ce.Column = r.Position(ce.Line-r.Line+1, ce.Column)
-			}
-		}
-	}
-	return p, err
 }
 
 // plural says "1 rule", "2 rules"; many is the plural when it is not noun+"s".

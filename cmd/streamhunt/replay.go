@@ -97,15 +97,16 @@ errors or no findings); 1 when no input could be read at all (every file
 failed), when writing findings or dead letters failed, or when a sink did
 not deliver every finding (rejected, or given up on per its retry policy:
 those findings are in the dead letter); 2 for a usage error.
-
-Flags:
 `
+
+// errUsageShown is a usage error whose message and usage text were
+// already printed.
+var errUsageShown = usageError{errors.New("usage error")}
 
 // parseReplayFlags parses flags that may come before or after the paths.
 func parseReplayFlags(args []string, stderr io.Writer) (*replayFlags, error) {
 	f := &replayFlags{}
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cliFlagSet("replay")
 	fs.Var(&f.rules, "rules", "add the rules in `PATH` (file, directory or glob; .kql, Sentinel .yaml, .md); repeatable")
 	fs.Var(&f.onlyRules, "only-rules", "use only the rules in `PATH`, leaving the built-in pack out; repeatable")
 	fs.StringVar(&f.deadLetter, "dead-letter", "streamhunt-deadletter.jsonl", "write undecodable input to `FILE` (created only when needed)")
@@ -114,32 +115,17 @@ func parseReplayFlags(args []string, stderr io.Writer) (*replayFlags, error) {
 	fs.StringVar(&f.resume, "resume", "", "record in `FILE` how far each input file was delivered, and skip that next time (see above)")
 	fs.StringVar(&f.now, "now", "", "fix the clock of ago()/now() at `TIME` (RFC 3339)")
 	fs.DurationVar(&f.progress, "progress", 5*time.Second, "print progress to stderr this often (0 disables)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, replayUsage)
-		fs.PrintDefaults()
+	paths, err := cliParse(fs, args)
+	if err != nil {
+		if cliFlagError(err, "replay", replayUsage, fs, stderr, stderr) == exitOK {
+			return nil, flag.ErrHelp
+		}
+		return nil, errUsageShown
 	}
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err}
-		}
-		rest = fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if rest[0] == "--" {
-			f.paths = append(f.paths, rest[1:]...)
-			break
-		}
-		f.paths = append(f.paths, rest[0])
-		rest = rest[1:]
-	}
+	f.paths = paths
 	if len(f.paths) == 0 {
-		fs.Usage()
-		return nil, usagef("replay: give at least one PATH (a file, directory, glob, or - for stdin)")
+		cliFlagError(errors.New("give at least one PATH (a file, directory, glob, or - for stdin)"), "replay", replayUsage, fs, stderr, stderr)
+		return nil, errUsageShown
 	}
 	f.set = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
@@ -147,35 +133,6 @@ func parseReplayFlags(args []string, stderr io.Writer) (*replayFlags, error) {
 		return nil, usagef("--output and --config: with --config findings go to the configuration's sinks; add a file sink there (sinks: [{name: local, file: {path: %s}}]) or drop --config", f.output)
 	}
 	return f, nil
-}
-
-func loadRules(builtin bool, add, only []string) ([]rules.Rule, error) {
-	var lists [][]rules.Rule
-	if len(only) > 0 {
-		rs, err := rules.Load(only...)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		lists = append(lists, rs)
-	} else if builtin {
-		rs, err := rules.Builtin()
-		if err != nil {
-			return nil, err
-		}
-		lists = append(lists, rs)
-	}
-	if len(add) > 0 {
-		rs, err := rules.Load(add...)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		lists = append(lists, rs)
-	}
-	all, err := rules.Merge(lists...)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	return all, nil
 }
 
 func parseNow(s string) (func() time.Time, error) {
@@ -194,6 +151,9 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdoutW, std
 	f, err := parseReplayFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
+	}
+	if errors.Is(err, errUsageShown) {
+		return exitUsage
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "streamhunt replay: %v\n", err)
@@ -226,9 +186,9 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 	var rs []rules.Rule
 	switch {
 	case cfg == nil || len(f.onlyRules) > 0:
-		rs, err = loadRules(true, f.rules, f.onlyRules)
+		rs, err = loadRuleSet("replay", true, f.rules, f.onlyRules, stderr)
 	default:
-		rs, err = loadRules(*cfg.Rules.Builtin, append(append([]string(nil), cfg.Rules.Paths...), f.rules...), nil)
+		rs, err = loadRuleSet("replay", *cfg.Rules.Builtin, append(append([]string(nil), cfg.Rules.Paths...), f.rules...), nil, stderr)
 	}
 	if err != nil {
 		return err

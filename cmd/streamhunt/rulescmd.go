@@ -122,7 +122,7 @@ func rulesList(stdout, stderr io.Writer, rf ruleFlags, paths []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := compileRules(rs, pipeline.Options{})
+	p, err := pipeline.New(rs, pipeline.Options{})
 	if err != nil {
 		return usageError{fmt.Errorf("rules do not compile (see rules check):\n%w", err)}
 	}
@@ -143,7 +143,7 @@ func rulesCheck(stdout, stderr io.Writer, rf ruleFlags, paths []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = compileRules(rs, pipeline.Options{})
+	_, err = pipeline.New(rs, pipeline.Options{})
 	var ces pipeline.CompileErrors
 	if errors.As(err, &ces) {
 		// One FILE:LINE:COLUMN line per rule, unprefixed, as compilers
@@ -186,7 +186,7 @@ func rulesTest(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, r
 	if len(rs) == 0 {
 		return usagef("no rules to test")
 	}
-	p, err := compileRules(rs, pipeline.Options{Now: clock})
+	p, err := pipeline.New(rs, pipeline.Options{Now: clock})
 	if err != nil {
 		return usageError{fmt.Errorf("rules do not compile:\n%w", err)}
 	}

@@ -55,9 +55,13 @@ func runService(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		fmt.Fprintf(stderr, "streamhunt run: %v\n", err)
 		return exitUsage
 	}
-	rs, err := loadRules(*cfg.Rules.Builtin, cfg.Rules.Paths, nil)
+	rs, err := loadRuleSet("run", *cfg.Rules.Builtin, cfg.Rules.Paths, nil, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "streamhunt run: rules: %v\n", err)
+		return exitUsage
+	}
+	if len(rs) == 0 {
+		fmt.Fprintln(stderr, "streamhunt run: rules: no rules to run: rules.builtin is false and rules.paths holds no rule file; set rules.builtin: true or add .kql/.yaml/.md files")
 		return exitUsage
 	}
 	p, err := pipeline.New(rs, pipeline.Options{})
