@@ -143,6 +143,9 @@ func rulesCheck(stdout, stderr io.Writer, rf ruleFlags, paths []string) error {
 	if err != nil {
 		return err
 	}
+	if len(rs) == 0 {
+		return usagef("no rules to check: the paths hold no .kql, .yaml, .yml or .md rule file")
+	}
 	_, err = pipeline.New(rs, pipeline.Options{})
 	var ces pipeline.CompileErrors
 	if errors.As(err, &ces) {

@@ -59,6 +59,10 @@ func TestAnEmptyRuleDirectoryIsAWarning(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "entra-device-code-unmanaged") || !strings.Contains(errs, "warning") || !strings.Contains(errs, empty) {
 		t.Errorf("rules list --rules EMPTY = %d, stdout %q, stderr %q", code, out, errs)
 	}
+	code, _, errs = runCLI(t, dir, "rules", "check", empty)
+	if code != 2 || !strings.Contains(errs, "no rules to check") {
+		t.Errorf("rules check EMPTY = %d, stderr %q; want exit 2: checking nothing is not a pass", code, errs)
+	}
 	code, _, errs = runCLI(t, dir, "rules", "list", "--rules", filepath.Join(dir, "*.kql"))
 	if code != 2 || !strings.Contains(errs, "matches no file") {
 		t.Errorf("a glob that matches nothing = %d, %q; want exit 2", code, errs)
