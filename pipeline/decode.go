@@ -236,16 +236,19 @@ type state struct {
 	topRec   recIndex
 	envelope bool
 	tooMany  bool
-	maxRecs  int
-	view     view
-	repair   []byte
-	body     buf
-	rows     []*table.Row
-	rec      rec
-	kbuf     [64]byte
-	intern   interner
-	record   Record
-	scratch  []byte
+	// recordsKind is what a top-level "records" key held when it was not
+	// an array ("" otherwise): such a body is not records.
+	recordsKind string
+	maxRecs     int
+	view        view
+	repair      []byte
+	body        buf
+	rows        []*table.Row
+	rec         rec
+	kbuf        [64]byte
+	intern      interner
+	record      Record
+	scratch     []byte
 }
 
 // Decode splits a body into records and calls fn for each record that maps to
@@ -521,7 +524,7 @@ var errNotRecords = errors.New("want a record object, an array of records or {\"
 func (st *state) index(b []byte, maxDepth int) error {
 	st.recs = st.recs[:0]
 	st.entries = st.entries[:0]
-	st.envelope, st.tooMany = false, false
+	st.envelope, st.tooMany, st.recordsKind = false, false, ""
 	s := &st.s
 	s.reset(b, maxDepth)
 	i := s.ws(0)
@@ -533,6 +536,9 @@ func (st *state) index(b []byte, maxDepth int) error {
 	case '{':
 		st.topRec = recIndex{s: int32(i)}
 		end = st.indexRecord(i, 1, &st.topRec, true)
+		if end >= 0 && !st.envelope && st.recordsKind != "" {
+			return fmt.Errorf("%w, got \"records\" holding %s", errNotRecords, st.recordsKind)
+		}
 		if end >= 0 && !st.envelope {
 			st.topRec.e = int32(end)
 			st.recs = append(st.recs, st.topRec)
@@ -641,6 +647,9 @@ func (st *state) indexRecord(i, depth int, ri *recIndex, top bool) int {
 			st.envelope = true
 			st.recs = st.recs[:0]
 			return st.indexArray(v, depth)
+		}
+		if top && v < len(b) && string(k) == "records" {
+			st.recordsKind = kindName(b[v])
 		}
 		id := topID(k)
 		if id < 0 {

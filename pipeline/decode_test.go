@@ -443,6 +443,8 @@ func TestHostileBodiesAreRefusedWithoutDecoding(t *testing.T) {
 		{"a record nested deeper than the limit", deep, ReasonInvalidJSON, "record 0: invalid JSON at byte 56 of the record: nesting deeper than 16", deep[len(`{"records":[`) : len(deep)-2]},
 		{"an empty body", "", ReasonInvalidJSON, "empty body", ""},
 		{"a scalar body", `"hello"`, ReasonNotRecords, "got a string", ""},
+		{"records holding an object", `{"records":{"a":1}}`, ReasonNotRecords, `got "records" holding an object`, ""},
+		{"records holding null", `{"records":null}`, ReasonNotRecords, `got "records" holding null`, ""},
 		{"garbage", `not json at all`, ReasonInvalidJSON, "invalid JSON at byte 0", ""},
 	}
 	for _, tt := range tests {
