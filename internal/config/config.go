@@ -192,9 +192,10 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 		return nil, fmt.Errorf("not valid YAML: %w", err)
 	}
 	env := map[*yaml.Node][]string{}
-	expandNode(&root, lookup, env)
+	expanded := map[*yaml.Node]bool{}
+	expandNode(&root, lookup, env, expanded)
 	var c Config
-	errs, reported := decode(&root, &c, env)
+	errs, reported := decode(&root, &c, env, expanded)
 	for _, err := range flatten(c.Validate()) {
 		key, _, _ := strings.Cut(err.Error(), ":")
 		if !reported[key] {
@@ -209,10 +210,12 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
-// expandNode expands ${NAME} in every scalar under n and records, by node,
-// the references that have no value.
-func expandNode(n *yaml.Node, lookup func(string) (string, bool), problems map[*yaml.Node][]string) {
+// expandNode expands ${NAME} in every scalar under n, records which
+// scalars it changed, and records, by node, the references that have no
+// value.
+func expandNode(n *yaml.Node, lookup func(string) (string, bool), problems map[*yaml.Node][]string, expanded map[*yaml.Node]bool) {
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		expanded[n] = true
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 			m := envRef.FindStringSubmatch(ref)
 			v, ok := lookup(m[1])
@@ -229,13 +232,14 @@ func expandNode(n *yaml.Node, lookup func(string) (string, bool), problems map[*
 			}
 			return ""
 		})
-		// A value from the environment is a string, whatever it looks like.
+		// A plain scalar that held a reference resolved as a string; decode
+		// gives it the type its key needs (every: ${N} is a number).
 		if n.Tag != "" && n.Tag != "!!str" && n.Style == 0 {
 			n.Tag = ""
 		}
 	}
 	for _, c := range n.Content {
-		expandNode(c, lookup, problems)
+		expandNode(c, lookup, problems, expanded)
 	}
 }
 

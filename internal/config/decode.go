@@ -21,8 +21,8 @@ import (
 //
 // reported holds the key paths that have a problem here, so that Validate's
 // complaint about the same key is not repeated.
-func decode(root *yaml.Node, c *Config, env map[*yaml.Node][]string) (errs []error, reported map[string]bool) {
-	d := &decoder{env: env, reported: map[string]bool{}, seen: map[visit]bool{}}
+func decode(root *yaml.Node, c *Config, env map[*yaml.Node][]string, expanded map[*yaml.Node]bool) (errs []error, reported map[string]bool) {
+	d := &decoder{env: env, expanded: expanded, reported: map[string]bool{}, seen: map[visit]bool{}}
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		top := root.Content[0]
 		for top.Kind == yaml.AliasNode && top.Alias != nil {
@@ -87,6 +87,8 @@ type decoder struct {
 	errs     []error
 	reported map[string]bool
 	env      map[*yaml.Node][]string
+	// expanded holds the scalars that ${NAME} references were expanded in.
+	expanded map[*yaml.Node]bool
 	// seen bounds the work on documents that reuse anchors (aliases): each
 	// node is checked once per type, and its problems reported once.
 	seen map[visit]bool
@@ -173,6 +175,15 @@ func (d *decoder) scalar(n *yaml.Node, t reflect.Type, path string) bool {
 	err := n.Decode(reflect.New(t).Interface())
 	if err == nil {
 		return true
+	}
+	if d.expanded[n] && n.Kind == yaml.ScalarNode && n.Style == 0 && n.Tag == "!!str" {
+		// `every: ${N}` parsed as a string before N was known: read the
+		// value as if it had been written in its place.
+		n.Tag = ""
+		if err = n.Decode(reflect.New(t).Interface()); err == nil {
+			return true
+		}
+		n.Tag = "!!str"
 	}
 	switch {
 	case t == durationType && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float"):

@@ -47,7 +47,7 @@ func FuzzDecodeAgreesWithStrictDecoding(f *testing.F) {
 			return
 		}
 		var c Config
-		errs, _ := decode(&root, &c, nil)
+		errs, _ := decode(&root, &c, nil, nil)
 		for _, e := range errs {
 			if strings.Contains(e.Error(), "excessive aliasing") {
 				return

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamhunt/streamhunt/internal/config"
 )
@@ -148,6 +149,27 @@ func TestAnEnvironmentVariableThatIsSetButEmptyIsToldApartFromAnUnsetOne(t *test
 	want = "source.namespace: line 2: environment variable EMPTYV is not set (referenced as ${EMPTYV})"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %v, want one containing %q", err, want)
+	}
+}
+
+func TestAValueFromTheEnvironmentTakesTheTypeItsKeyNeeds(t *testing.T) {
+	text := "source:\n  namespace: n\n  hubs: [h]\n" +
+		"checkpoints:\n  dir: /tmp/cp\n  every: ${N}\n  interval: ${D}\n" +
+		"rules:\n  builtin: ${B}\n  paths:\n    - ${P}\n" +
+		"ops:\n  listen: ${PORT}\n" +
+		"sinks:\n  - name: out\n    stdout: {}\ndeadLetter:\n  dir: /tmp/dl\n"
+	vars := map[string]string{"N": "5", "D": "3s", "B": "false", "P": "123", "PORT": ":9100"}
+	c, err := config.Parse([]byte(text), env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Checkpoints.Every != 5 || c.Checkpoints.Interval != 3*time.Second || *c.Rules.Builtin || c.Rules.Paths[0] != "123" || c.Ops.Listen != ":9100" {
+		t.Errorf("decoded %+v %+v %q", c.Checkpoints, c.Rules, c.Ops.Listen)
+	}
+	vars["N"] = "many"
+	_, err = config.Parse([]byte(text), env(vars))
+	if want := `checkpoints.every: line 6: expected a whole number, found "many"`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want one containing %q", err, want)
 	}
 }
 
