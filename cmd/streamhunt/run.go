@@ -64,6 +64,14 @@ func runService(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		fmt.Fprintln(stderr, "streamhunt run: rules: no rules to run: rules.builtin is false and rules.paths holds no rule file; set rules.builtin: true or add .kql/.yaml/.md files")
 		return exitUsage
 	}
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	if err := config.CheckRuleGlobs(cfg, ids); err != nil {
+		fmt.Fprintf(stderr, "streamhunt run: configuration %s:\n%v\n", *path, err)
+		return exitUsage
+	}
 	p, err := pipeline.New(rs, pipeline.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "streamhunt run: rules do not compile:\n%v\n", err)

@@ -272,3 +272,18 @@ func mustRead(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+func TestRunCheckRefusesARouteGlobThatMatchesNoRule(t *testing.T) {
+	dir := t.TempDir()
+	cfg := func(glob string) string {
+		return writeFile(t, filepath.Join(dir, "run.yaml"), "source: {connectionString: \"Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=a2V5\", hubs: [h]}\n"+
+			"checkpoints: {dir: "+dir+"}\nsinks: [{name: soc, stdout: {}, route: {rules: [\""+glob+"\"]}}]\ndeadLetter: {dir: "+dir+"}\n")
+	}
+	code, _, errs := runCLI(t, dir, "run", "--check", "--config", cfg("builtin/*"))
+	if code != exitUsage || !strings.Contains(errs, `sinks.soc.route.rules: "builtin/*" matches no loaded rule`) || !strings.Contains(errs, "entra-device-code-unmanaged") {
+		t.Errorf("run --check with route builtin/* = %d, stderr %q; want exit 2 naming the key and the rule ids", code, errs)
+	}
+	if code, out, errs := runCLI(t, dir, "run", "--check", "--config", cfg("entra-device-code-*")); code != exitOK {
+		t.Errorf("run --check with a glob that matches = %d, %s%s", code, out, errs)
+	}
+}
