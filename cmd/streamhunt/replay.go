@@ -196,6 +196,15 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 	if len(rs) == 0 {
 		return usagef("no rules to run")
 	}
+	if cfg != nil {
+		ids := make([]string, len(rs))
+		for i, r := range rs {
+			ids[i] = r.ID
+		}
+		if err := config.CheckRuleGlobs(cfg, ids); err != nil {
+			return usagef("configuration %s:\n%v", f.config, err)
+		}
+	}
 	p, err := pipeline.New(rs, pipeline.Options{Now: now})
 	if err != nil {
 		return usageError{fmt.Errorf("rules do not compile:\n%w", err)}
