@@ -804,9 +804,34 @@ func (st *replayStats) print(w io.Writer, d time.Duration, dl *countingDeadLette
 	if secs <= 0 {
 		secs = 1e-9
 	}
-	fmt.Fprintf(w, "streamhunt replay: %d files, %d bodies, %d records, %d findings in %s (%.0f records/s, %.1f MB/s)\n",
-		len(st.files), st.bodies, st.records, st.totalFindings(), d.Round(time.Millisecond),
+	fmt.Fprintf(w, "streamhunt replay: %s, %s, %s, %s in %s (%.0f records/s, %.1f MB/s)\n",
+		plural(len(st.files), "file"), plural(st.bodies, "body", "bodies"), plural(st.records, "record"),
+		plural(st.totalFindings(), "finding"), d.Round(time.Millisecond),
 		float64(st.records)/secs, float64(st.bytes)/secs/1e6)
+	st.printBreakdown(w)
+	if n := len(st.skippedFiles); n > 0 {
+		fmt.Fprintf(w, "  skipped %s in directories, not logs by name (name a file to read it): %s\n", plural(n, "file"), listSome(st.skippedFiles, 10))
+	}
+	if n := len(st.readErrors); n > 0 {
+		fmt.Fprintf(w, "  read errors: %s not read to the end (dead letters %s): %s\n", plural(n, "file"), file.ReasonReadError, listSome(st.readErrors, 5))
+	}
+	if st.resumeFrom != "" {
+		fmt.Fprintf(w, "  resumed from %s: %s skipped as delivered; %s read on from where they stopped (%s skipped)\n",
+			st.resumeFrom, plural(st.resumedFiles, "file"), plural(st.resumedPartly, "file"), plural(st.resumedBodies, "body", "bodies"))
+	}
+	if len(sinks) > 0 {
+		fmt.Fprintf(w, "  sinks: %s\n", strings.Join(sinks, ", "))
+	}
+	if n, byReason := dl.counts(); n > 0 {
+		fmt.Fprintf(w, "  dead letters: %d, written to %s (%s)\n", n, dl.Where(), sortedCounts(byReason))
+	} else {
+		fmt.Fprintf(w, "  dead letters: 0\n")
+	}
+}
+
+// printBreakdown writes the summary lines replay and rules test share:
+// records per table, other categories, findings per rule, repairs.
+func (st *replayStats) printBreakdown(w io.Writer) {
 	la, defender := map[string]int{}, map[string]int{}
 	for name, n := range st.perTable {
 		if t, ok := table.Lookup(name); ok && table.IsDefender(t) {
@@ -839,27 +864,5 @@ func (st *replayStats) print(w io.Writer, d time.Duration, dl *countingDeadLette
 	fmt.Fprintf(w, "  findings per rule: %s\n", strings.Join(parts, ", "))
 	if st.repaired > 0 {
 		fmt.Fprintf(w, "  bodies repaired before decoding (invalid JSON from Azure): %d\n", st.repaired)
-	}
-	if n := len(st.skippedFiles); n > 0 {
-		fmt.Fprintf(w, "  skipped %d files in directories, not logs by name (name a file to read it): %s\n", n, listSome(st.skippedFiles, 10))
-	}
-	if n := len(st.readErrors); n > 0 {
-		word := "files"
-		if n == 1 {
-			word = "file"
-		}
-		fmt.Fprintf(w, "  read errors: %d %s not read to the end (dead letters %s): %s\n", n, word, file.ReasonReadError, listSome(st.readErrors, 5))
-	}
-	if st.resumeFrom != "" {
-		fmt.Fprintf(w, "  resumed from %s: %d files skipped as delivered; %d files read on from where they stopped (%d bodies skipped)\n",
-			st.resumeFrom, st.resumedFiles, st.resumedPartly, st.resumedBodies)
-	}
-	if len(sinks) > 0 {
-		fmt.Fprintf(w, "  sinks: %s\n", strings.Join(sinks, ", "))
-	}
-	if n, byReason := dl.counts(); n > 0 {
-		fmt.Fprintf(w, "  dead letters: %d, written to %s (%s)\n", n, dl.Where(), sortedCounts(byReason))
-	} else {
-		fmt.Fprintf(w, "  dead letters: 0\n")
 	}
 }

@@ -6,13 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/streamhunt/streamhunt/consumer/file"
-	"github.com/streamhunt/streamhunt/internal/table"
 	"github.com/streamhunt/streamhunt/pipeline"
 	"github.com/streamhunt/streamhunt/sink/deadletter"
 )
@@ -205,27 +203,18 @@ func rulesTest(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, r
 	if deadLetter != "" {
 		dl = deadletter.NewFile(deadLetter)
 	}
-	st := rulesTestStats{files: map[string]bool{}, perTable: map[string]int{}, skipped: map[string]int{}, findings: map[string]int{}}
+	st := newReplayStats(p)
+	var deadLetters int
+	var shown []pipeline.DeadLetter
 	start := time.Now()
 	reader := &file.Reader{Stdin: stdin, Valid: pipeline.ValidOrRepairable}
 	readErr := reader.Read(ctx, files, func(b file.Body) error {
 		res := p.Process(pipeline.Event{Body: b.Data, Source: pipeline.Source{File: b.File, Line: b.Line}})
-		st.files[b.File] = true
-		st.bodies++
-		st.records += res.Records
-		for k, v := range res.PerTable {
-			st.perTable[k] += v
-		}
-		for k, v := range res.SkippedCategories {
-			st.skipped[k] += v
-		}
-		for _, fd := range res.Findings {
-			st.findings[fd.RuleID]++
-		}
-		st.deadLetters += len(res.DeadLetters)
+		st.add(b, res)
+		deadLetters += len(res.DeadLetters)
 		for _, d := range res.DeadLetters {
-			if len(st.shown) < maxShownDeadLetters {
-				st.shown = append(st.shown, d)
+			if len(shown) < maxShownDeadLetters {
+				shown = append(shown, d)
 			}
 		}
 		if dl != nil && len(res.DeadLetters) > 0 {
@@ -239,60 +228,24 @@ func rulesTest(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, r
 	if dl != nil {
 		closeErr = dl.Close(ctx)
 	}
-	st.print(stdout, p, time.Since(start), deadLetter)
+	printRulesTest(stdout, st, time.Since(start), deadLetters, shown, deadLetter)
 	return errors.Join(readErr, closeErr)
 }
 
-type rulesTestStats struct {
-	files       map[string]bool
-	bodies      int
-	records     int
-	perTable    map[string]int
-	skipped     map[string]int
-	findings    map[string]int
-	deadLetters int
-	shown       []pipeline.DeadLetter
-}
-
-func (st *rulesTestStats) print(w io.Writer, p *pipeline.Pipeline, d time.Duration, deadLetter string) {
-	total := 0
-	for _, n := range st.findings {
-		total += n
-	}
+// printRulesTest writes rules test's summary: replay's counts, and the
+// first dead letters when they are not written to a file.
+func printRulesTest(w io.Writer, st *replayStats, d time.Duration, deadLetters int, shown []pipeline.DeadLetter, deadLetter string) {
 	fmt.Fprintf(w, "streamhunt rules test: %s, %s, %s, %s in %s\n", plural(len(st.files), "file"), plural(st.bodies, "body", "bodies"),
-		plural(st.records, "record"), plural(total, "finding"), d.Round(time.Millisecond))
-	var tables []string
-	for name, n := range st.perTable {
-		if t, ok := table.Lookup(name); ok && table.IsDefender(t) {
-			continue // the Defender view counts the same records again
-		}
-		tables = append(tables, fmt.Sprintf("%s %d", name, n))
-	}
-	sort.Strings(tables)
-	if len(tables) > 0 {
-		fmt.Fprintf(w, "  records per table: %s\n", strings.Join(tables, ", "))
-	}
-	var skipped []string
-	for name, n := range st.skipped {
-		skipped = append(skipped, fmt.Sprintf("%s %d", name, n))
-	}
-	sort.Strings(skipped)
-	if len(skipped) > 0 {
-		fmt.Fprintf(w, "  records of other categories (no sign-in table, not evaluated): %s\n", strings.Join(skipped, ", "))
-	}
-	parts := make([]string, 0, len(p.Rules()))
-	for _, r := range p.Rules() {
-		parts = append(parts, fmt.Sprintf("%s %d", r.ID, st.findings[r.ID]))
-	}
-	fmt.Fprintf(w, "  findings per rule: %s\n", strings.Join(parts, ", "))
+		plural(st.records, "record"), plural(st.totalFindings(), "finding"), d.Round(time.Millisecond))
+	st.printBreakdown(w)
 	switch {
-	case st.deadLetters == 0:
+	case deadLetters == 0:
 		fmt.Fprintln(w, "  dead letters: 0")
 	case deadLetter != "":
-		fmt.Fprintf(w, "  dead letters: %d, written to %s\n", st.deadLetters, deadLetter)
+		fmt.Fprintf(w, "  dead letters: %d, written to %s\n", deadLetters, deadLetter)
 	default:
-		fmt.Fprintf(w, "  dead letters: %d, not written (--dead-letter FILE keeps them); the first:\n", st.deadLetters)
-		for _, d := range st.shown {
+		fmt.Fprintf(w, "  dead letters: %d, not written (--dead-letter FILE keeps them); the first:\n", deadLetters)
+		for _, d := range shown {
 			where := d.Source.File
 			if d.Source.Line > 0 {
 				where = fmt.Sprintf("%s:%d", where, d.Source.Line)
