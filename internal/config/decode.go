@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/streamhunt/streamhunt/internal/textdist"
 	"reflect"
 	"sort"
 	"strings"
@@ -472,7 +473,7 @@ func suggest(path, key string, t reflect.Type) string {
 	fields := fieldsOf(t)
 	best, bestD := "", 1<<30
 	for _, f := range fields {
-		if dist := editDistance(strings.ToLower(key), strings.ToLower(f.key)); dist < bestD {
+		if dist := textdist.Distance(strings.ToLower(key), strings.ToLower(f.key)); dist < bestD {
 			best, bestD = f.key, dist
 		}
 	}
@@ -521,31 +522,4 @@ func nearEnough(n, dist int) bool {
 		return n >= 12
 	}
 	return false
-}
-
-// editDistance is the Levenshtein distance, with an adjacent transposition
-// counting as one edit.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }

@@ -2,6 +2,7 @@ package kql
 
 import (
 	"fmt"
+	"github.com/streamhunt/streamhunt/internal/textdist"
 	"slices"
 	"sort"
 	"strings"
@@ -595,7 +596,7 @@ func (c *compiler) suggestTable(name string) string {
 func closest(name string, cands []string) string {
 	best, bestD := "", 1<<30
 	for _, cand := range cands {
-		d := editDistance(strings.ToLower(name), strings.ToLower(cand))
+		d := textdist.Distance(strings.ToLower(name), strings.ToLower(cand))
 		if d < bestD {
 			best, bestD = cand, d
 		}
@@ -604,26 +605,6 @@ func closest(name string, cands []string) string {
 		return best
 	}
 	return ""
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // ignored operators have no meaning per record.
