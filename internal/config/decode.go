@@ -3,13 +3,14 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/streamhunt/streamhunt/internal/textdist"
 	"reflect"
 	"sort"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/streamhunt/streamhunt/internal/textdist"
 )
 
 // decode fills c from the document root and returns every decoding problem,

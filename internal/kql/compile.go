@@ -2,7 +2,6 @@ package kql
 
 import (
 	"fmt"
-	"github.com/streamhunt/streamhunt/internal/textdist"
 	"slices"
 	"sort"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/streamhunt/streamhunt/internal/table"
+	"github.com/streamhunt/streamhunt/internal/textdist"
 )
 
 // Catalog resolves table names (case-sensitive, as Kusto) to schemas.
