@@ -24,14 +24,15 @@ func init() {
 }
 
 const checkpointsUsage = `Usage:
-  streamhunt checkpoints list  --config FILE [--hub HUB]
-  streamhunt checkpoints reset --config FILE --to earliest|latest|TIME [--hub HUB] [--partition N] [--force]
+  streamhunt checkpoints list  --config FILE [--hub HUB] [--timeout DURATION]
+  streamhunt checkpoints reset --config FILE --to earliest|latest|TIME [--hub HUB] [--partition N] [--force] [--timeout DURATION]
 
 list shows, per partition, the checkpoint, the last enqueued event, the lag
 and the owner. reset moves checkpoints (also backwards): earliest re-reads
 everything retained, latest skips to the end, TIME (RFC 3339) starts at the
 first event enqueued at or after it. Stop the consumers first: reset refuses
-partitions with a live owner unless --force.
+partitions with a live owner unless --force. Either gives up after --timeout
+(default 1m) when Event Hubs or the checkpoint store cannot be reached.
 `
 
 func runCheckpoints(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -52,6 +53,7 @@ func runCheckpoints(ctx context.Context, args []string, _ io.Reader, stdout, std
 	to := fs.String("to", "", "reset: earliest, latest or an RFC 3339 `TIME`")
 	part := fs.String("partition", "", "reset: only this `PARTITION` id")
 	force := fs.Bool("force", false, "reset: also partitions that a running consumer owns")
+	timeout := fs.Duration("timeout", time.Minute, "give up reaching Event Hubs and the checkpoint store after `DURATION`")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -83,14 +85,17 @@ func runCheckpoints(ctx context.Context, args []string, _ io.Reader, stdout, std
 			}
 			hubs = []string{*hub}
 		}
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
 		store, err := openCheckpointStore(ctx, cfg.Checkpoints, cfg.Source.OwnershipExpiry, nil)
 		if err != nil {
-			return err
+			return unreachable(ctx, "the checkpoint store", *timeout, err)
 		}
 		for _, h := range hubs {
+			fmt.Fprintf(stderr, "streamhunt checkpoints %s: reading event hub %s (partitions, checkpoints, owners)...\n", sub, h)
 			hv, err := openHubView(ctx, cfg, store, h)
 			if err != nil {
-				return err
+				return unreachable(ctx, "event hub "+h, *timeout, err)
 			}
 			if sub == "list" {
 				err = hv.list(stdout)
@@ -109,6 +114,17 @@ func runCheckpoints(ctx context.Context, args []string, _ io.Reader, stdout, std
 		return exitCode(err)
 	}
 	return exitOK
+}
+
+// unreachable explains an error that came from running out of time: the
+// SDKs retry a namespace or account they cannot reach until the deadline.
+func unreachable(ctx context.Context, what string, timeout time.Duration, err error) error {
+	if ctx.Err() == nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("could not reach %s within %s (--timeout): check source.namespace or source.connectionString, "+
+		"checkpoints.accountUrl or its connection string, the credential, and that this machine can reach Azure "+
+		"(Event Hubs on port 5671 or 443, Blob Storage on 443): %w", what, timeout, err)
 }
 
 func containsFold(list []string, s string) bool {

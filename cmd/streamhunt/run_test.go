@@ -287,3 +287,14 @@ func TestRunCheckRefusesARouteGlobThatMatchesNoRule(t *testing.T) {
 		t.Errorf("run --check with a glob that matches = %d, %s%s", code, out, errs)
 	}
 }
+
+func TestCheckpointsListGivesUpOnAnUnreachableNamespaceAndSaysWhatToCheck(t *testing.T) {
+	dir := t.TempDir()
+	port := testenv.FreePort(t) // nothing listens there
+	cfg := writeFile(t, filepath.Join(dir, "run.yaml"), fmt.Sprintf("source: {connectionString: \"Endpoint=sb://127.0.0.1:%d/;SharedAccessKeyName=k;SharedAccessKey=a2V5;UseDevelopmentEmulator=true\", hubs: [h]}\n"+
+		"checkpoints: {dir: %s}\nsinks: [{name: out, stdout: {}}]\ndeadLetter: {dir: %s}\n", port, dir, dir))
+	code, _, errs := runCLI(t, dir, "checkpoints", "list", "--config", cfg, "--timeout", "1s")
+	if code != exitIO || !strings.Contains(errs, "reading event hub h") || !strings.Contains(errs, "could not reach event hub h within 1s") {
+		t.Errorf("checkpoints list against nothing = %d, stderr %q; want progress, then exit 1 saying what could not be reached", code, errs)
+	}
+}
