@@ -271,6 +271,16 @@ type catalog struct{}
 
 func (catalog) Table(name string) (*table.Table, bool) { return table.Lookup(name) }
 
+// Tables lets the compiler suggest a table for a misspelt name
+// (SignInLogs: did you mean SigninLogs?).
+func (catalog) Tables() []string {
+	var names []string
+	for _, t := range table.Tables() {
+		names = append(names, t.Name)
+	}
+	return names
+}
+
 // ValidOrRepairable reports whether b is one JSON value, or would be after
 // the repair the decoder applies to Azure's invalid bodies (raw control
 // characters inside strings). Replay uses it to decide whether a whole file
