@@ -12,9 +12,11 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/streamhunt/streamhunt/pipeline"
 	"github.com/streamhunt/streamhunt/rules"
 )
 
@@ -248,4 +250,32 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun `streamhunt COMMAND --help` for the flags of a command.")
+}
+
+// printRuleWarnings writes what the compiler accepted but wants the author
+// to know (an ignored take or sort, ingestion_time() standing in for the
+// evaluation time), one line each, as FILE:LINE:COLUMN: rule ID: warning: ...
+func printRuleWarnings(w io.Writer, p *pipeline.Pipeline) {
+	for _, r := range p.Rules() {
+		for _, msg := range r.Program().Warnings() {
+			// A warning reads "LINE:COLUMN: message", in the query's text.
+			if parts := strings.SplitN(msg, ":", 3); len(parts) == 3 {
+				line, lerr := strconv.Atoi(parts[0])
+				col, cerr := strconv.Atoi(parts[1])
+				if lerr == nil && cerr == nil {
+					line, col = r.Position(line, col)
+					fmt.Fprintf(w, "%s:%d:%d: rule %s: warning: %s\n", ruleWhere(r.File, r.Builtin), line, col, r.ID, strings.TrimSpace(parts[2]))
+					continue
+				}
+			}
+			fmt.Fprintf(w, "%s: rule %s: warning: %s\n", ruleWhere(r.File, r.Builtin), r.ID, msg)
+		}
+	}
+}
+
+func ruleWhere(file string, builtin bool) string {
+	if builtin || file == "" {
+		return "built-in"
+	}
+	return file
 }

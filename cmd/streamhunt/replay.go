@@ -209,6 +209,7 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 	if err != nil {
 		return usageError{fmt.Errorf("rules do not compile:\n%w", err)}
 	}
+	printRuleWarnings(stderr, p)
 	if f.now == "" {
 		if ids := rulesReadingTheClock(p.Rules()); len(ids) > 0 {
 			if len(ids) == 1 {

@@ -124,6 +124,7 @@ func rulesList(stdout, stderr io.Writer, rf ruleFlags, paths []string) error {
 	if err != nil {
 		return usageError{fmt.Errorf("rules do not compile (see rules check):\n%w", err)}
 	}
+	printRuleWarnings(stderr, p)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSEVERITY\tTABLE\tTECHNIQUES\tSOURCE")
 	for _, r := range p.Rules() {
@@ -144,7 +145,10 @@ func rulesCheck(stdout, stderr io.Writer, rf ruleFlags, paths []string) error {
 	if len(rs) == 0 {
 		return usagef("no rules to check: the paths hold no .kql, .yaml, .yml or .md rule file")
 	}
-	_, err = pipeline.New(rs, pipeline.Options{})
+	p, err := pipeline.New(rs, pipeline.Options{})
+	if err == nil {
+		printRuleWarnings(stderr, p)
+	}
 	var ces pipeline.CompileErrors
 	if errors.As(err, &ces) {
 		// One FILE:LINE:COLUMN line per rule, unprefixed, as compilers
@@ -191,6 +195,7 @@ func rulesTest(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, r
 	if err != nil {
 		return usageError{fmt.Errorf("rules do not compile:\n%w", err)}
 	}
+	printRuleWarnings(stderr, p)
 	files, err := file.Expand(paths)
 	if err != nil {
 		var pe *file.PathError

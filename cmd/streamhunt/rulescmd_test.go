@@ -149,3 +149,16 @@ func TestRulesTestCountsFindingsAndWritesNoDeadLettersUnlessAsked(t *testing.T) 
 		t.Errorf("rules test --dead-letter = %d, %v, %q\n%s", code, err, b, out)
 	}
 }
+
+func TestRuleWarningsArePrintedAtTheirFilePosition(t *testing.T) {
+	dir := t.TempDir()
+	text := "name: x\nquery: |\n    SigninLogs\n    | where ResultType == 0\n    | take 10\n"
+	f := writeFile(t, filepath.Join(dir, "x.yaml"), text)
+	want := f + ":5:7: rule x: warning: take ignored"
+	for _, args := range [][]string{{"rules", "check", f}, {"replay", "--only-rules", f, "-"}} {
+		code, _, errs := runCLI(t, dir, args...)
+		if code != 0 || !strings.Contains(errs, want) {
+			t.Errorf("%v = %d, stderr %q; want exit 0 and %q", args, code, errs, want)
+		}
+	}
+}

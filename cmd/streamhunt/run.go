@@ -77,6 +77,7 @@ func runService(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		fmt.Fprintf(stderr, "streamhunt run: rules do not compile:\n%v\n", err)
 		return exitUsage
 	}
+	printRuleWarnings(stderr, p)
 	if *check {
 		fmt.Fprintf(stdout, "configuration OK: %d event hubs, %d rules, %d sinks\n", len(cfg.Source.Hubs), len(rs), len(cfg.Sinks.Sinks))
 		return exitOK
