@@ -47,6 +47,10 @@ const (
 	ReasonBadRecord      = "bad-record"
 	ReasonNotRecords     = "not-records" // valid JSON, but a scalar instead of records
 	ReasonTooManyRecords = "too-many-records"
+	// ReasonTruncated is a body that ends before its array of records (or
+	// the envelope) is closed, between two records: the records before the
+	// cut are processed, and the whole body is kept as the dead letter.
+	ReasonTruncated = "truncated"
 )
 
 // Record is one sign-in record of a body, as Decode hands it to its callback.
@@ -239,16 +243,19 @@ type state struct {
 	// recordsKind is what a top-level "records" key held when it was not
 	// an array ("" otherwise): such a body is not records.
 	recordsKind string
-	maxRecs     int
-	view        view
-	repair      []byte
-	body        buf
-	rows        []*table.Row
-	rec         rec
-	kbuf        [64]byte
-	intern      interner
-	record      Record
-	scratch     []byte
+	// truncated is set by salvage when the body ends between records,
+	// before the array (or the envelope) closes.
+	truncated bool
+	maxRecs   int
+	view      view
+	repair    []byte
+	body      buf
+	rows      []*table.Row
+	rec       rec
+	kbuf      [64]byte
+	intern    interner
+	record    Record
+	scratch   []byte
 }
 
 // Decode splits a body into records and calls fn for each record that maps to
@@ -304,6 +311,9 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 	if serr != nil && !st.tooMany && !st.salvage(b, d.opts.MaxDepth) {
 		d.deadBody(&res, src, body, ReasonInvalidJSON, "body: "+serr.Error())
 		return res, nil
+	}
+	if serr != nil && st.truncated && !st.tooMany {
+		d.deadBody(&res, src, body, ReasonTruncated, fmt.Sprintf("body: ends after %d records before its array of records is closed (cut off in transit or in the file?); the records before the cut were processed", len(st.recs)))
 	}
 	if st.tooMany {
 		d.deadBody(&res, src, body, ReasonTooManyRecords,
@@ -729,6 +739,7 @@ func (st *state) decodeProperties(b []byte, v *view, maxDepth int) (reason, msg 
 func (st *state) salvage(b []byte, maxDepth int) bool {
 	st.recs = st.recs[:0]
 	st.entries = st.entries[:0]
+	st.truncated = false
 	s := &st.s
 	s.reset(b, maxDepth)
 	i := s.ws(0)
@@ -749,6 +760,14 @@ func (st *state) salvage(b []byte, maxDepth int) bool {
 		return false
 	}
 	isEnvelope := b[s.ws(0)] == '{'
+	// closed checks what follows the array's "]" at k: an envelope must
+	// still close its object.
+	closed := func(k int) bool {
+		if isEnvelope && s.ws(k+1) >= len(b) {
+			st.truncated = true
+		}
+		return true
+	}
 	budget := 4*len(b) + 1<<16
 	i = s.ws(arr + 1)
 	for i < len(b) && b[i] != ']' {
@@ -769,8 +788,11 @@ func (st *state) salvage(b []byte, maxDepth int) bool {
 			j := s.ws(end)
 			budget -= end - start
 			switch {
-			case j >= len(b) || b[j] == ']':
+			case j >= len(b):
+				st.truncated = true
 				return true
+			case b[j] == ']':
+				return closed(j)
 			case b[j] == ',':
 				i = s.ws(j + 1)
 				continue
@@ -789,7 +811,11 @@ func (st *state) salvage(b []byte, maxDepth int) bool {
 		ri.e = int32(start + len(bytes.TrimRight(b[start:comma], " \t\r\n")))
 		i = next
 	}
-	return true
+	if i >= len(b) {
+		st.truncated = true // cut after a ","
+		return true
+	}
+	return closed(i)
 }
 
 // trimArrayEnd cuts the closing "]" (and "}" of an envelope) off the

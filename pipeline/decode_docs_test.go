@@ -69,6 +69,7 @@ becomes a dead letter, and the partition keeps moving:
 | not-records | valid JSON that is a string, number, bool or null, or an object whose "records" is not an array | nothing |
 | invalid-json | the body is not JSON, nor after repair, nor readable record by record; or nests deeper than DecodeOptions.MaxDepth (64) | the body's other records when it is an envelope or array |
 | bad-record | a record that is not an object, or whose properties are neither an object nor a JSON string holding one | the body's other records |
+| truncated | the body ends between two records, before its array of records (or the envelope) is closed; the dead letter holds the whole body | every record before the cut |
 
 An invalid body is first repaired: raw control characters inside strings (line breaks, tabs) are
 escaped, counted in streamhunt_bodies_repaired_total{repair="control-characters"}. A valid body is never
