@@ -224,6 +224,7 @@ type armTemplate struct {
 	} `json:"resources"`
 }
 
+// Field report 3 (microsoft/azure-container-apps#972): the Container Apps scale rule reads the consumer's checkpoints with checkpointStrategy blobMetadata.
 func TestBicepTemplates(t *testing.T) {
 	main := parseBicep(t, "azure/main.bicep")
 	diag := parseBicep(t, "azure/diagnostic-setting.bicep")
@@ -548,4 +549,43 @@ type errorer interface {
 func (r *recorder) Helper() {}
 func (r *recorder) Errorf(format string, args ...any) {
 	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// Field report 27 (Azure/azure-sdk-for-js#10132): the deployed checkpoint account has soft delete and versioning off.
+func TestTheCheckpointAccountIsDeployedWithoutSoftDeleteOrVersioning(t *testing.T) {
+	main := parseBicep(t, "azure/main.bicep")
+	var bodies []string
+	for _, r := range main.resources {
+		if r.typ == "Microsoft.Storage/storageAccounts/blobServices" {
+			bodies = append(bodies, r.body)
+		}
+	}
+	if len(bodies) != 1 {
+		t.Fatalf("%d blobServices resources in main.bicep, want the checkpoint account's one", len(bodies))
+	}
+	softDeleteOff := regexp.MustCompile(`deleteRetentionPolicy: \{\s*enabled: false\s*\}`)
+	if !softDeleteOff.MatchString(bodies[0]) {
+		t.Errorf("the blob service does not turn soft delete off (deleteRetentionPolicy: {enabled: false}):\n%s", bodies[0])
+	}
+	if !regexp.MustCompile(`(?m)^\s*isVersioningEnabled: false$`).MatchString(bodies[0]) {
+		t.Errorf("the blob service does not turn versioning off (isVersioningEnabled: false):\n%s", bodies[0])
+	}
+}
+
+// Field report 4 (kedacore/keda#797): the shipped ScaledObject and Container App keep at least one replica, so scale-from-zero never waits for checkpoints.
+func TestTheShippedScalersNeverScaleToZero(t *testing.T) {
+	so := loadBase(t).scaledObject
+	if mn := so.Spec.MinReplicaCount; mn == nil || *mn < 1 {
+		t.Errorf("ScaledObject minReplicaCount %v, want at least 1", mn)
+	}
+	if so.Spec.IdleReplicaCount != nil && *so.Spec.IdleReplicaCount < 1 {
+		t.Errorf("ScaledObject idleReplicaCount %d scales to zero when idle", *so.Spec.IdleReplicaCount)
+	}
+	main := parseBicep(t, "azure/main.bicep")
+	if !regexp.MustCompile(`@minValue\(1\)\nparam minReplicas int = [1-9]`).MatchString(main.text) {
+		t.Error("main.bicep's minReplicas is not held at 1 or more (@minValue(1))")
+	}
+	if !strings.Contains(main.resources["containerApp"].body, "minReplicas: minReplicas") {
+		t.Error("the Container App does not scale from minReplicas")
+	}
 }

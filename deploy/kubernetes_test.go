@@ -206,6 +206,7 @@ func (m *manifests) runConfig(t *testing.T) *config.Config {
 	return nil
 }
 
+// Field report 3 (microsoft/azure-container-apps#972): the ScaledObject sets checkpointStrategy blobMetadata and the container, consumer group and namespace the consumer writes.
 func TestKubernetesBase(t *testing.T) {
 	m := loadBase(t)
 	c := m.container(t)
@@ -427,6 +428,7 @@ func TestKubernetesBase(t *testing.T) {
 	})
 }
 
+// Field report 3 (microsoft/azure-container-apps#972): a misspelt checkpointStrategy key or value, which would leave KEDA on its legacy strategy or fail, is caught.
 func TestKEDAMirrorRejectsWhatKEDAWouldNotAccept(t *testing.T) {
 	valid, err := os.ReadFile(filepath.Join(baseDir, "scaledobject.yaml"))
 	if err != nil {

@@ -106,6 +106,7 @@ func ts(s string) table.Value {
 	return table.DateTimeNanos(t.UnixNano())
 }
 
+// Field report 24 (elastic/integrations#20287): the event time is properties.createdDateTime, while TimeGenerated keeps the later top-level time as Sentinel does.
 func TestDecodeDerivesEveryRuleOfTheMappingFromOneRecord(t *testing.T) {
 	d := NewDecoder(needAll(), DecodeOptions{})
 	enq := time.Date(2025, 3, 4, 10, 16, 0, 0, time.UTC)
@@ -236,6 +237,8 @@ func TestDecodeNonInteractiveRecordsHaveTheirOwnShape(t *testing.T) {
 	}
 }
 
+// Field report 20 (open-telemetry/opentelemetry-collector-contrib#31244): an empty time falls back to createdDateTime, an unparseable one to the enqueued time; no record lost.
+// Field report 21 (open-telemetry/opentelemetry-collector-contrib#36650): US 12-hour and 24-hour-with-milliseconds times are read as UTC.
 func TestDecodeToleratesWhatAzureReallySends(t *testing.T) {
 	d := NewDecoder(needAll(), DecodeOptions{})
 	enq := time.Date(2026, 1, 2, 3, 4, 5, 600000000, time.UTC)
@@ -358,6 +361,9 @@ func mapsEqual(a, b map[string]int) bool {
 	return true
 }
 
+// Field report 16 (open-telemetry/opentelemetry-collector-contrib#45898): the report's unparseable record is dead-lettered alone.
+// Field report 17 (elastic/beats#34092): raw line breaks inside JSON strings are repaired and the record decoded.
+// Field report 19 (elastic/beats#40641): a `[ 227 B blob data ]` placeholder costs its own record only; the next record is decoded.
 func TestBrokenBodiesLoseOnlyTheirBrokenRecords(t *testing.T) {
 	d := NewDecoder(Need{table.SigninLogs: needCols(table.SigninLogs, "Id", "UserAgent")}, DecodeOptions{})
 	tests := []struct {
@@ -417,6 +423,7 @@ func TestBrokenBodiesLoseOnlyTheirBrokenRecords(t *testing.T) {
 	}
 }
 
+// Field report 17 (elastic/beats#34092): the repaired value keeps its line break and bodies_repaired_total counts the repair.
 func TestRepairedStringsKeepTheirLineBreaks(t *testing.T) {
 	d := NewDecoder(Need{table.SigninLogs: needCols(table.SigninLogs, "UserAgent")}, DecodeOptions{})
 	before := testutil.ToFloat64(metrics.BodiesRepaired.WithLabelValues("control-characters"))
@@ -483,6 +490,7 @@ func TestCoercedFieldsAreCounted(t *testing.T) {
 	}
 }
 
+// Field report 20 (open-telemetry/opentelemetry-collector-contrib#27589): each time fallback is counted in time_fallbacks_total by the fallback used.
 func TestTimeFallbacksAreCountedByTheFallbackUsed(t *testing.T) {
 	d := NewDecoder(Need{table.SigninLogs: needCols(table.SigninLogs, "TimeGenerated")}, DecodeOptions{})
 	created := testutil.ToFloat64(metrics.TimeFallbacks.WithLabelValues("createdDateTime"))

@@ -5,6 +5,8 @@ import (
 	"time"
 )
 
+// Field report 20 (open-telemetry/opentelemetry-collector-contrib#31244): `10/10/2023 13:26:34` is a time, and an empty one is refused (so the fallback applies).
+// Field report 21 (open-telemetry/opentelemetry-collector-contrib#36650): US 12-hour and 24-hour forms are parsed as UTC after the ISO 8601 forms.
 func TestParseTimeReadsTheFormsAzureSends(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -58,6 +58,10 @@ func cp(part string, seq int64, off string) azeventhubs.Checkpoint {
 	return c
 }
 
+// Field report 1 (Azure/azure-sdk-for-go#21352): another spelling of namespace, hub or consumer group finds the same checkpoint instead of forking it.
+// Field report 6 (Azure/azure-webjobs-sdk#870): a checkpoint never moves backwards, so a stray lower write cannot rewind the partition.
+// Field report 12 (MicrosoftDocs/azure-docs#121643): a late lower write, or one from a replica that lost the partition, never overwrites the newer checkpoint.
+// Field report 26 (elastic/beats#25742): two replicas claiming a new partition at once: one wins, the other gets no error (no BlobAlreadyExists).
 func TestBlobStoreKeepsTheCheckpointContract(t *testing.T) {
 	var last *container.Client
 	checkpointtest.Run(t, func(t *testing.T, fresh bool) checkpoint.Store {
@@ -100,6 +104,8 @@ func kedaBlobMetadataPath(containerName, eventHubConnection, consumerGroup, part
 	return fmt.Sprintf("/%s/%s/%s/%s/checkpoint/%s", containerName, ns, hub, strings.ToLower(consumerGroup), partition)
 }
 
+// Field report 1 (Azure/azure-sdk-for-go#21352): KEDA's blobMetadata path (consumer group $Default lower-cased) finds a checkpoint written under mixed-case names.
+// Field report 3 (microsoft/azure-container-apps#972): KEDA's blobMetadata strategy reads the sequencenumber and offset metadata streamhunt writes.
 func TestKEDABlobMetadataStrategyFindsTheCheckpoint(t *testing.T) {
 	cc := newContainer(t)
 	s := newStore(t, cc, blob.Options{})
@@ -126,6 +132,8 @@ func TestKEDABlobMetadataStrategyFindsTheCheckpoint(t *testing.T) {
 	}
 }
 
+// Field report 1 (Azure/azure-sdk-for-go#21352): checkpoint and ownership blob names are lower case whatever the configured spelling.
+// Field report H3 (open-telemetry/opentelemetry-collector-contrib, inferred hazard): blob names carry the whole namespace FQDN, not its first label.
 func TestEveryBlobNameIsLowerCase(t *testing.T) {
 	cc := newContainer(t)
 	s := newStore(t, cc, blob.Options{})
@@ -157,6 +165,7 @@ func TestEveryBlobNameIsLowerCase(t *testing.T) {
 	}
 }
 
+// Field report 1 (Azure/azure-sdk-for-go#21352): the SDK's own BlobStore, as other consumers use it, reads the lower-case checkpoints.
 func TestTheSDKsOwnBlobStoreReadsOurCheckpoints(t *testing.T) {
 	cc := newContainer(t)
 	s := newStore(t, cc, blob.Options{})
@@ -182,6 +191,7 @@ func ownership(part, owner string) azeventhubs.Ownership {
 	return azeventhubs.Ownership{FullyQualifiedNamespace: c.FullyQualifiedNamespace, EventHubName: c.EventHubName, ConsumerGroup: c.ConsumerGroup, PartitionID: part, OwnerID: owner}
 }
 
+// Field report 9 (Azure/azure-sdk-for-go#22487): a replica whose claim was not renewed within the expiry can no longer write its checkpoint (self-fencing).
 func TestAReplicaWhoseClaimExpiredCannotWriteItsCheckpoint(t *testing.T) {
 	s := newStore(t, newContainer(t), blob.Options{OwnershipExpiry: 50 * time.Millisecond})
 	ctx := context.Background()
@@ -198,6 +208,7 @@ func TestAReplicaWhoseClaimExpiredCannotWriteItsCheckpoint(t *testing.T) {
 	}
 }
 
+// Field report 26 (elastic/beats#25742): five replicas creating the checkpoint container at once all start, without a ContainerAlreadyExists error.
 func TestContainerIsCreatedOnceWhenReplicasStartTogether(t *testing.T) {
 	cc := newContainer(t)
 	var wg sync.WaitGroup
@@ -220,6 +231,7 @@ func TestContainerIsCreatedOnceWhenReplicasStartTogether(t *testing.T) {
 	}
 }
 
+// Field report 27 (Azure/azure-sdk-for-js#10132): soft delete on the checkpoint account is detected, so run warns at start.
 func TestSoftDeleteOnTheAccountIsDetected(t *testing.T) {
 	cs := testenv.Azurite(t)
 	svc, err := azblob.NewClientFromConnectionString(cs, nil)
@@ -242,5 +254,28 @@ func TestSoftDeleteOnTheAccountIsDetected(t *testing.T) {
 	}
 	if got, err := blob.SoftDeleteEnabled(ctx, sc); err != nil || got {
 		t.Fatalf("soft delete off: detected %v, %v", got, err)
+	}
+}
+
+// Field report H3 (open-telemetry/opentelemetry-collector-contrib, inferred hazard): two namespaces sharing their first DNS label keep separate checkpoints.
+func TestNamespacesSharingTheirFirstLabelKeepSeparateCheckpoints(t *testing.T) {
+	s := newStore(t, newContainer(t), blob.Options{})
+	ctx := context.Background()
+	public, china := cp("0", 10, "1000"), cp("0", 3, "300")
+	public.FullyQualifiedNamespace = "myns.servicebus.windows.net"
+	china.FullyQualifiedNamespace = "myns.servicebus.chinacloudapi.cn"
+	for _, c := range []azeventhubs.Checkpoint{public, china} {
+		if err := s.SetCheckpoint(ctx, c, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []azeventhubs.Checkpoint{public, china} {
+		got, err := s.ListCheckpoints(ctx, want.FullyQualifiedNamespace, want.EventHubName, want.ConsumerGroup, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || *got[0].SequenceNumber != *want.SequenceNumber {
+			t.Errorf("namespace %s lists %+v, want its own checkpoint at %d", want.FullyQualifiedNamespace, got, *want.SequenceNumber)
+		}
 	}
 }

@@ -15,6 +15,9 @@ import (
 	"github.com/streamhunt/streamhunt/checkpoint/file"
 )
 
+// Field report 1 (Azure/azure-sdk-for-go#21352): another spelling of namespace, hub or consumer group finds the same checkpoint instead of forking it.
+// Field report 6 (Azure/azure-webjobs-sdk#870): a checkpoint never moves backwards, so a stray lower write cannot rewind the partition.
+// Field report 12 (MicrosoftDocs/azure-docs#121643): a late lower write, or one from a replica that lost the partition, never overwrites the newer checkpoint.
 func TestFileStoreKeepsTheCheckpointContract(t *testing.T) {
 	var dir string
 	checkpointtest.Run(t, func(t *testing.T, fresh bool) checkpoint.Store {
@@ -29,6 +32,7 @@ func TestFileStoreKeepsTheCheckpointContract(t *testing.T) {
 	})
 }
 
+// Field report 1 (Azure/azure-sdk-for-go#21352): the local store keeps the lower-case blob layout too.
 func TestCheckpointsLiveAtTheBlobLayoutPathsInLowerCase(t *testing.T) {
 	dir := t.TempDir()
 	s, err := file.New(dir, file.Options{})
@@ -44,6 +48,7 @@ func TestCheckpointsLiveAtTheBlobLayoutPathsInLowerCase(t *testing.T) {
 	}
 }
 
+// Field report 9 (Azure/azure-sdk-for-go#22487): a replica whose claim was not renewed within the expiry can no longer write its checkpoint (self-fencing).
 func TestAClaimNotRenewedWithinTheExpiryFencesCheckpointWrites(t *testing.T) {
 	s, err := file.New(t.TempDir(), file.Options{OwnershipExpiry: 50 * time.Millisecond})
 	if err != nil {

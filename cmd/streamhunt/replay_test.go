@@ -85,6 +85,7 @@ func TestReplayFlagsTheDeviceCodeSignInFromAnUnmanagedDevice(t *testing.T) {
 	}
 }
 
+// Field report 24 (elastic/integrations#20287): a finding's eventTime is createdDateTime (09:00:05.5), not the later top-level time (09:02:10).
 func TestReplayFindingCarriesTheContractKeysAndTheQueryColumnOrder(t *testing.T) {
 	dir := t.TempDir()
 	p := writeFile(t, filepath.Join(dir, "a.json"), `{"records":[`+signin("hit", "deviceCode", "", "0", office)+`]}`)
@@ -170,6 +171,7 @@ func TestReplayExitCodes(t *testing.T) {
 	}
 }
 
+// Field report 16 (open-telemetry/opentelemetry-collector-contrib#45898): replay dead-letters the report's unparseable body and reads the ones after it.
 func TestReplayDeadLettersTheBadRecordAndKeepsTheOthers(t *testing.T) {
 	dir := t.TempDir()
 	in := `{"records":[` + signin("hit", "deviceCode", "", "0", office) + `]}` + "\n" +

@@ -233,6 +233,7 @@ func hasAll(got map[string]int, recs []string) bool {
 	return true
 }
 
+// Field report 8 (open-telemetry/opentelemetry-collector-contrib#37157): after a restart the stored checkpoint wins over the configured start (earliest); nothing is redelivered.
 func TestRestartResumesAfterTheLastCheckpointWithoutRedelivery(t *testing.T) {
 	f := newFixture(t, 2)
 	store := f.store()
@@ -263,6 +264,8 @@ func TestRestartResumesAfterTheLastCheckpointWithoutRedelivery(t *testing.T) {
 	}
 }
 
+// Field report 2 (kedacore/keda#5249): starting at latest over old events, every claimed partition gets an initial checkpoint at its end, so KEDA sees no false lag.
+// Field report 8 (open-telemetry/opentelemetry-collector-contrib#38487): the default start (latest) on a fresh store reads none of the events already in the hub.
 func TestAPartitionWithoutCheckpointStartsAtLatestAndGetsAnInitialCheckpoint(t *testing.T) {
 	f := newFixture(t, 2)
 	store := f.store()
@@ -291,6 +294,7 @@ func TestAPartitionWithoutCheckpointStartsAtLatestAndGetsAnInitialCheckpoint(t *
 	}
 }
 
+// Field report 16 (open-telemetry/opentelemetry-collector-contrib#45898): the report's unparseable body is dead-lettered with its position and the partition reads on.
 func TestAPoisonBodyIsDeadLetteredAndThePartitionMovesOn(t *testing.T) {
 	f := newFixture(t, 1)
 	store := f.store()
@@ -311,6 +315,8 @@ func TestAPoisonBodyIsDeadLetteredAndThePartitionMovesOn(t *testing.T) {
 	}
 }
 
+// Field report 7 (elastic/beats#16215): while the sink fails the checkpoint never passes an unacknowledged event, and nothing is lost after recovery.
+// Field report H2 (open-telemetry/opentelemetry-collector-contrib, inferred hazard): the checkpoint waits for the sink's acknowledgement, not for the hand-over of the batch.
 func TestASinkOutagePausesConsumptionHoldsTheCheckpointAndLosesNothing(t *testing.T) {
 	f := newFixture(t, 1)
 	store := f.store()
@@ -370,6 +376,7 @@ func (k *killable) SetCheckpoint(ctx context.Context, cp azeventhubs.Checkpoint,
 	return k.Store.SetCheckpoint(ctx, cp, o)
 }
 
+// Field report 13 (Azure/azure-sdk-for-net#17651): a rebalance (close, kill) redelivers at most the uncheckpointed window, each duplicate with its record's findingId.
 func TestThreeReplicasShareEightPartitionsAndSurviveACloseAndAKill(t *testing.T) {
 	f := newFixture(t, 8)
 	watch := f.store()
@@ -499,6 +506,7 @@ func stuckOnReadyz(h *ops.Health, part string) bool {
 	return false
 }
 
+// Field report 14 (Azure/azure-sdk-for-go#23282): a partition receiving nothing while it has lag is reported on /readyz and reopened, and its events then read.
 func TestAStuckPartitionIsReportedAndReopened(t *testing.T) {
 	f := newFixture(t, 1)
 	store := f.store()
@@ -590,6 +598,7 @@ func (c *countingStore) SetCheckpoint(ctx context.Context, cp azeventhubs.Checkp
 	return c.Store.SetCheckpoint(ctx, cp, o)
 }
 
+// Field report 6 (Azure/azure-webjobs-sdk#870): empty receives on an idle partition write no checkpoint, so it cannot be reset to 0.
 func TestAnIdlePartitionIsNeverCheckpointedAgain(t *testing.T) {
 	f := newFixture(t, 1)
 	store := &countingStore{Store: f.store()}
@@ -608,6 +617,7 @@ func TestAnIdlePartitionIsNeverCheckpointedAgain(t *testing.T) {
 	}
 }
 
+// Field report 25 (elastic/beats#43715): a connection string with EntityPath plus the same configured hub is accepted and read.
 func TestAConnectionStringWithEntityPathReadsItsHub(t *testing.T) {
 	f := newFixture(t, 1)
 	opts := f.options(f.store())
@@ -618,6 +628,7 @@ func TestAConnectionStringWithEntityPathReadsItsHub(t *testing.T) {
 	eventually(t, "findings through an EntityPath connection string", func() bool { return hasAll(uniqueIDs(f.sink.FindingIDs()), recs) })
 }
 
+// Field report 25 (elastic/beats#43715): an EntityPath that differs from the configured hub fails at start naming both.
 func TestAConnectionStringForAnotherHubIsAnErrorAtStart(t *testing.T) {
 	f := newFixture(t, 1)
 	opts := f.options(f.store())

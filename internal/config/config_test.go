@@ -80,6 +80,8 @@ func TestEveryErrorIsReportedAtOnceNamingItsKey(t *testing.T) {
 	}
 }
 
+// Field report 8 (open-telemetry/opentelemetry-collector-contrib#38487): an unset startPosition is latest.
+// Field report 25 (elastic/beats#43715): a connection string with EntityPath names the hub, agrees with it, or fails at start naming both.
 func TestParse(t *testing.T) {
 	base := "checkpoints:\n  dir: /tmp/cp\nsinks:\n  - name: out\n    stdout: {}\ndeadLetter:\n  dir: /tmp/dl\n"
 	tests := []struct {

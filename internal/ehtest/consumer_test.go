@@ -90,6 +90,7 @@ func (c *fakeClock) Set(t time.Time) {
 	c.t = t
 }
 
+// Field report 8 (open-telemetry/opentelemetry-collector-contrib#38487): the zero start position is latest, and every start position starts where the service would.
 func TestEveryStartPositionStartsWhereTheServiceWould(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
 	srv := newServer(t, ehtest.Options{Now: clock.Now})
@@ -174,6 +175,7 @@ func TestEveryStartPositionStartsWhereTheServiceWould(t *testing.T) {
 	}
 }
 
+// Field report 10 (Azure/azure-sdk-for-go#22666): the service side of a steal: the old receiver gets ErrorCodeOwnershipLost and cannot read on.
 func TestAnEqualEpochStealsThePartitionAndTheOldReceiverSeesOwnershipLost(t *testing.T) {
 	srv := newServer(t, ehtest.Options{})
 	if err := srv.CreateHub("hub", 1, "streamhunt"); err != nil {
@@ -256,6 +258,7 @@ func TestEpochsArbitratePerConsumerGroup(t *testing.T) {
 	}
 }
 
+// Field report 14 (Azure/azure-sdk-for-go#23282): a consumer whose connection dies reconnects on its own, losing and repeating nothing.
 func TestConsumersAndProducersReconnectAfterEveryConnectionIsDropped(t *testing.T) {
 	srv := newServer(t, ehtest.Options{})
 	if err := srv.CreateHub("hub", 1); err != nil {

@@ -20,6 +20,7 @@ func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
 
 var errUnreachable = errors.New("dial tcp: connection refused")
 
+// Field report 15 (elastic/integrations#9659): readiness fails after a streak of errors after start, and does not flap on one transient error.
 func TestReadinessFollowsComponentReports(t *testing.T) {
 	type step struct {
 		advance time.Duration
@@ -57,6 +58,7 @@ func TestReadinessFollowsComponentReports(t *testing.T) {
 	}
 }
 
+// Field report 15 (elastic/integrations#9659): a failure lasting the window with no report after it (a stopped worker) makes the replica unready.
 func TestFailureLastingTheWindowWithoutNewReportsMakesItUnready(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(0, 0)}
 	h := NewHealth(HealthOptions{FailWindow: 30 * time.Second, Now: clock.Now})
@@ -92,6 +94,7 @@ func TestRequiredComponentsMustSucceedOnceBeforeReady(t *testing.T) {
 	}
 }
 
+// Field report 14 (Azure/azure-sdk-for-go#23282): a stuck partition fails readiness and sets the stuck gauge until it moves.
 func TestAStuckPartitionMakesItUnreadyUntilItMoves(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1000, 0)}
 	h := NewHealth(HealthOptions{Now: clock.Now})

@@ -93,6 +93,7 @@ func TestABatchBecomesOneBlobNamedFromItsRange(t *testing.T) {
 	}
 }
 
+// Field report 13 (Azure/azure-sdk-for-net#17651): a redelivered batch overwrites its blob instead of duplicating its findings.
 func TestARedeliveredBatchOverwritesItsBlob(t *testing.T) {
 	s, c, _ := newAzuriteSink(t, "blob-redeliver", 0)
 	b := sinktest.Batch(0, 5)

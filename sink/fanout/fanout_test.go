@@ -107,6 +107,8 @@ func (f *flaky) Write(ctx context.Context, b sink.Batch) error {
 	return f.Recorder.Write(ctx, b)
 }
 
+// Field report 7 (elastic/beats#16215): a batch counts as delivered only once every configured sink confirmed it.
+// Field report H2 (open-telemetry/opentelemetry-collector-contrib, inferred hazard): Write succeeds only once the failing sink itself confirmed, not when the batch was handed over.
 func TestABatchIsAcknowledgedOnlyWhenEverySinkConfirmed(t *testing.T) {
 	good := &sinktest.Recorder{SinkName: "good"}
 	bad := &flaky{Recorder: sinktest.Recorder{SinkName: "bad"}, n: 5}
@@ -121,6 +123,7 @@ func TestABatchIsAcknowledgedOnlyWhenEverySinkConfirmed(t *testing.T) {
 	}
 }
 
+// Field report 7 (elastic/beats#16215): a sink that stays down keeps the batch unacknowledged, so it is not checkpointed.
 func TestASinkThatStaysDownHoldsTheBatchUntilTheContextEnds(t *testing.T) {
 	good := &sinktest.Recorder{SinkName: "good"}
 	down := &flaky{Recorder: sinktest.Recorder{SinkName: "down"}, n: 1 << 30}

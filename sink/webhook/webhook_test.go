@@ -285,6 +285,7 @@ func TestRetryAfterParsesSecondsAndDates(t *testing.T) {
 	}
 }
 
+// Field report 13 (Azure/azure-sdk-for-net#17651): each request carries the findingId as Idempotency-Key, so a receiver drops rebalance duplicates.
 func TestEachRequestCarriesTheFindingIdAsIdempotencyKey(t *testing.T) {
 	rc := newReceiver()
 	srv := httptest.NewServer(rc)
