@@ -449,3 +449,47 @@ func TestReplayWarnsThatLogAnalyticsQueryExportsAreNotItsInput(t *testing.T) {
 		t.Errorf("warning on diagnostic-settings records:\n%s", stderr)
 	}
 }
+
+// Field report from the project's own evaluation: a file still being
+// written ends in half a line. --resume must neither count it as read nor
+// lose the records of that line once it is whole.
+func TestReplayResumeLeavesAHalfWrittenLastLineForTheNextReplay(t *testing.T) {
+	dir := t.TempDir()
+	progress := filepath.Join(dir, "progress.json")
+	in := filepath.Join(dir, "in", "signins.ndjson")
+	only := writeFile(t, filepath.Join(dir, "r", "dc.kql"), "SigninLogs | where AuthenticationProtocol == \"deviceCode\"\n")
+	whole := `{"records":[` + signin("r1", "deviceCode", "", "0", office) + `,` + signin("r2", "deviceCode", "", "0", office) + `]}` + "\n"
+	cut := len(whole) / 2
+	writeFile(t, in, `{"records":[`+signin("r0", "deviceCode", "", "0", office)+`]}`+"\n"+whole[:cut])
+	replay := func() (ids []string, stderr string) {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, dir, "replay", "--resume", progress, "--only-rules", only, "--dead-letter", filepath.Join(dir, "dl.jsonl"), in)
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s", code, stderr)
+		}
+		for _, f := range findings(t, stdout) {
+			ids = append(ids, f["recordId"].(string))
+		}
+		sort.Strings(ids)
+		return ids, stderr
+	}
+	ids, stderr := replay()
+	if strings.Join(ids, ",") != "r0" || !strings.Contains(stderr, in+":2: the last line has no line break") {
+		t.Fatalf("while the file is being written: findings %v, want r0 and a note on line 2:\n%s", ids, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dl.jsonl")); err == nil {
+		t.Errorf("the half-written line was dead-lettered; it should be left for the next replay")
+	}
+	f, err := os.OpenFile(in, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(whole[cut:])
+	f.Close()
+	if ids, stderr := replay(); strings.Join(ids, ",") != "r1,r2" {
+		t.Fatalf("once the line is whole: findings %v, want r1,r2:\n%s", ids, stderr)
+	}
+	if ids, _ := replay(); len(ids) != 0 {
+		t.Fatalf("a third replay: %v, want nothing", ids)
+	}
+}

@@ -26,6 +26,10 @@ type Body struct {
 	// File is the path ("-" for stdin) and Line the 1-based line the body starts on.
 	File string
 	Line int
+	// Partial marks the file's last line when it has no line break and is
+	// not one JSON value: a line still being written, or one cut short.
+	// Whoever records progress (replay --resume) must not count it as read.
+	Partial bool
 }
 
 // PathError is a path the user gave that names nothing: a missing file or a
@@ -256,7 +260,7 @@ func (r *Reader) readOne(ctx context.Context, name string, fn func(Body) error) 
 	onlyLine := errors.Is(err, io.EOF) || (len(rest) == 0 && peekErr != nil)
 	if onlyLine || (len(firstTrim) > 0 && json.Valid(firstTrim)) {
 		// NDJSON (or a one-line file, which is the same thing): one body per line.
-		return r.lines(ctx, name, br, first, maxLine, fn)
+		return r.lines(ctx, name, br, first, errors.Is(err, io.EOF), maxLine, valid, fn)
 	}
 	// The first line alone is not JSON: the file may be one (pretty-printed)
 	// JSON value. Read it whole; if it is not one value, read it as lines.
@@ -270,7 +274,7 @@ func (r *Reader) readOne(ctx context.Context, name string, fn func(Body) error) 
 	if t := bytes.TrimSpace(data); len(t) > 0 && valid(t) {
 		return fn(Body{Data: t, File: name, Line: 1 + leadingLines(data)})
 	}
-	return r.lines(ctx, name, bufio.NewReader(bytes.NewReader(data)), nil, maxLine, fn)
+	return r.lines(ctx, name, bufio.NewReader(bytes.NewReader(data)), nil, false, maxLine, valid, fn)
 }
 
 func leadingLines(b []byte) int {
@@ -288,19 +292,21 @@ func leadingLines(b []byte) int {
 }
 
 // lines calls fn for each non-empty line; first, when not nil, is line 1
-// already read.
-func (r *Reader) lines(ctx context.Context, name string, br *bufio.Reader, first []byte, maxLine int, fn func(Body) error) error {
+// already read (firstEOF: without a line break, at the end of the file). A
+// last line without a line break that valid refuses is handed over as
+// Partial.
+func (r *Reader) lines(ctx context.Context, name string, br *bufio.Reader, first []byte, firstEOF bool, maxLine int, valid func([]byte) bool, fn func(Body) error) error {
 	n := 0
-	emit := func(l []byte) error {
+	emit := func(l []byte, last bool) error {
 		n++
 		l = bytes.TrimSpace(l)
 		if len(l) == 0 {
 			return nil
 		}
-		return fn(Body{Data: l, File: name, Line: n})
+		return fn(Body{Data: l, File: name, Line: n, Partial: last && !valid(l)})
 	}
 	if first != nil {
-		if err := emit(first); err != nil {
+		if err := emit(first, firstEOF); err != nil {
 			return err
 		}
 	}
@@ -316,7 +322,7 @@ func (r *Reader) lines(ctx context.Context, name string, br *bufio.Reader, first
 			return &ReadError{File: name, Line: n + 1, Err: err, Partial: nonEmpty(l)}
 		}
 		if len(l) > 0 || err == nil {
-			if e := emit(l); e != nil {
+			if e := emit(l, err != nil); e != nil {
 				return e
 			}
 		}

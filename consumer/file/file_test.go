@@ -243,3 +243,45 @@ func TestExpandLogsReadsOnlyLogNamesInDirectoriesButEveryNamedFile(t *testing.T)
 		t.Errorf("an explicitly named hidden directory: %v", got.Files)
 	}
 }
+
+// A file still being written ends in a line without a line break that is
+// not yet JSON: that last line, and only it, is Partial, so that replay
+// --resume does not count it as read. A complete last line without a
+// line break is not Partial.
+func TestALastLineWithoutALineBreakIsPartialOnlyWhenItIsNotJSON(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, data string
+		partial    []bool
+	}{
+		{"a line being written", "{\"x\":1}\n{\"x\":2}\n{\"records\": [", []bool{false, false, true}},
+		{"the only line, being written", "{\"records\": [{\"x\"", []bool{true}},
+		{"a complete last line without a line break", "{\"x\":1}\n{\"x\":2}", []bool{false, false}},
+		{"the only line, complete, without a line break", "{\"x\":1}", []bool{false}},
+		{"every line ends with a line break", "{\"x\":1}\n{\"records\": [\n", []bool{false, false}},
+		{"CRLF lines, the last being written", "{\"x\":1}\r\n{\"x\":", []bool{false, true}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := write(t, dir, strings.Repeat("f", i+1)+".ndjson", []byte(tt.data))
+			got := readAll(t, &Reader{}, p)
+			var partial []bool
+			for _, b := range got {
+				partial = append(partial, b.Partial)
+			}
+			if len(partial) != len(tt.partial) {
+				t.Fatalf("bodies %+v, want %d", got, len(tt.partial))
+			}
+			for j := range partial {
+				if partial[j] != tt.partial[j] {
+					t.Errorf("body %d (%q) Partial = %v, want %v", j, got[j].Data, partial[j], tt.partial[j])
+				}
+			}
+		})
+	}
+	// Through a gzip file too.
+	p := write(t, dir, "z.ndjson.gz", gz([]byte("{\"x\":1}\n{\"x\"")))
+	if got := readAll(t, &Reader{}, p); len(got) != 2 || got[0].Partial || !got[1].Partial {
+		t.Errorf("gzip: %+v, want the last of two bodies partial", got)
+	}
+}
