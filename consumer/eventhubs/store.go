@@ -43,6 +43,7 @@ type hubStore struct {
 	listed     map[string]azeventhubs.Checkpoint
 }
 
+// newHubStore wraps s for one hub; log already carries the hub.
 func newHubStore(s checkpoint.Store, hub string, start StartPosition, expiry time.Duration, props partitionProps, log *zap.Logger) *hubStore {
 	return &hubStore{Store: s, hub: hub, start: start, callTimeout: max(expiry/2, time.Second), props: props, log: log, claimed: map[string]bool{}, listed: map[string]azeventhubs.Checkpoint{}}
 }
@@ -113,7 +114,7 @@ func (s *hubStore) ListCheckpoints(ctx context.Context, ns, hub, cg string, opts
 		if err != nil {
 			// The Processor falls back to the configured start position.
 			s.log.Warn("cannot write the initial checkpoint; the partition starts at the configured position without one",
-				zap.String("hub", s.hub), zap.String("partition", p), zap.Error(err))
+				zap.String("partition", p), zap.Error(err))
 			continue
 		}
 		if !ok {
@@ -121,14 +122,14 @@ func (s *hubStore) ListCheckpoints(ctx context.Context, ns, hub, cg string, opts
 		}
 		created, err := s.Store.CreateCheckpoint(ctx, cp)
 		if err != nil {
-			s.log.Warn("cannot write the initial checkpoint", zap.String("hub", s.hub), zap.String("partition", p), zap.Error(err))
+			s.log.Warn("cannot write the initial checkpoint", zap.String("partition", p), zap.Error(err))
 			continue
 		}
 		if !created { // another replica wrote one meanwhile: use it
 			relist = true
 			continue
 		}
-		s.log.Info("wrote the initial checkpoint at the start position", zap.String("hub", s.hub), zap.String("partition", p),
+		s.log.Info("wrote the initial checkpoint at the start position", zap.String("partition", p),
 			zap.Int64("sequenceNumber", *cp.SequenceNumber))
 		cps = append(cps, cp)
 	}
