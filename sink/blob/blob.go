@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,12 +138,17 @@ func (s *Sink) Name() string { return s.name }
 func (s *Sink) Close(context.Context) error { return nil }
 
 // BlobName returns the blob name of a batch (without a part suffix):
-// PREFIX/yyyy/mm/dd/hh/HUB-PARTITION-FIRST-LAST.jsonl for Event Hubs, or
-// PREFIX/yyyy/mm/dd/hh/FILE-HASH-FIRSTLINE-LASTLINE.jsonl for a replayed
-// file (HASH tells apart files of the same name in different
-// directories). A batch without a range is named batch-<hash of its
-// findingIds>. The hour is the first finding's enqueued time (its event
-// time for files), so a redelivery lands on the same name.
+// PREFIX/yyyy/mm/dd/hh/HUB-PARTITION-FIRST-LAST-rRULES.jsonl for Event
+// Hubs, or PREFIX/yyyy/mm/dd/hh/FILE-HASH-FIRSTLINE-LASTLINE-rRULES.jsonl
+// for a replayed file (HASH tells apart files of the same name in
+// different directories). RULES is a hash of the rules (id and version)
+// whose findings the batch holds: a redelivered batch has the same
+// findings and overwrites its blob, while the same range run through other
+// or changed rules (a replay with a new rule) gets a blob of its own
+// instead of replacing the earlier findings. A batch without a range is
+// named batch-<hash of its findingIds>. The hour is the first finding's
+// enqueued time (its event time for files), so a redelivery lands on the
+// same name.
 func BlobName(prefix string, b sink.Batch) string {
 	var t time.Time
 	if len(b.Findings) > 0 {
@@ -155,10 +161,10 @@ func BlobName(prefix string, b sink.Batch) string {
 	var base string
 	switch {
 	case r.EventHub != "" || r.Partition != "":
-		base = fmt.Sprintf("%s-%s-%d-%d", clean(r.EventHub), clean(r.Partition), r.FirstSequence, r.LastSequence)
+		base = fmt.Sprintf("%s-%s-%d-%d-r%s", clean(r.EventHub), clean(r.Partition), r.FirstSequence, r.LastSequence, rulesTag(b.Findings))
 	case r.File != "" && (r.FirstLine != 0 || r.LastLine != 0):
 		h := sha256.Sum256([]byte(r.File))
-		base = fmt.Sprintf("%s-%s-%d-%d", clean(filepath.Base(r.File)), hex.EncodeToString(h[:4]), r.FirstLine, r.LastLine)
+		base = fmt.Sprintf("%s-%s-%d-%d-r%s", clean(filepath.Base(r.File)), hex.EncodeToString(h[:4]), r.FirstLine, r.LastLine, rulesTag(b.Findings))
 	default:
 		// No boundaries to name it by: name it by its findings, which is
 		// still the same on redelivery and never collides with another batch.
@@ -170,6 +176,27 @@ func BlobName(prefix string, b sink.Batch) string {
 		base = "batch-" + hex.EncodeToString(h.Sum(nil)[:16])
 	}
 	return path.Join(prefix, t.UTC().Format("2006/01/02/15"), base+".jsonl")
+}
+
+// rulesTag is 8 hex digits of a hash of the distinct rule ids and versions
+// of fs, in sorted order.
+func rulesTag(fs []pipeline.Finding) string {
+	seen := make(map[string]bool, 4)
+	keys := make([]string, 0, 4)
+	for i := range fs {
+		k := fs[i].RuleID + "\x00" + fs[i].RuleVersion
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:4])
 }
 
 var unsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

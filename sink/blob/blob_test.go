@@ -87,7 +87,7 @@ func TestABatchBecomesOneBlobNamedFromItsRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := contents(t, c, "blob-one")
-	want := "sh/2026/12/03/19/insights-logs-signinlogs-3-1000-1004.jsonl"
+	want := "sh/2026/12/03/19/insights-logs-signinlogs-3-1000-1004-r" + rulesTag(b.Findings) + ".jsonl"
 	if len(got) != 1 || strings.Join(got[want], ",") != strings.Join(ids(b.Findings), ",") {
 		t.Fatalf("blobs = %v, want %s holding the 5 findings in order", got, want)
 	}
@@ -134,7 +134,7 @@ func TestAVeryLargeBatchIsSplitIntoNumberedBlobsThatRepeat(t *testing.T) {
 	sort.Strings(names)
 	for _, n := range names {
 		all = append(all, got[n]...)
-		if !strings.HasPrefix(n, "sh/2026/12/03/19/insights-logs-signinlogs-3-1000-1011-p0") {
+		if !strings.HasPrefix(n, "sh/2026/12/03/19/insights-logs-signinlogs-3-1000-1011-r"+rulesTag(b.Findings)+"-p0") {
 			t.Fatalf("part name %s", n)
 		}
 	}
@@ -154,7 +154,7 @@ func TestBlobNames(t *testing.T) {
 	}{
 		{"an Event Hubs range names hub, partition and sequence numbers under the enqueued hour",
 			sink.Batch{Range: sink.Range{EventHub: "insights-logs-signinlogs", Partition: "12", FirstSequence: 7, LastSequence: 99}, Findings: []pipeline.Finding{f}},
-			"p/2026/12/03/07/insights-logs-signinlogs-12-7-99.jsonl"},
+			"p/2026/12/03/07/insights-logs-signinlogs-12-7-99-r"},
 		{"a replayed file names the file, a hash of its path and the lines under the event hour",
 			sink.Batch{Range: sink.Range{File: "/exports/day 1/signins.json", FirstLine: 1, LastLine: 40}, Findings: []pipeline.Finding{fileF}},
 			"p/2026/12/03/07/signins.json-"},
@@ -173,7 +173,7 @@ func TestBlobNames(t *testing.T) {
 	}
 	a := BlobName("p", sink.Batch{Range: sink.Range{File: "/a/x.json", FirstLine: 1, LastLine: 2}, Findings: []pipeline.Finding{fileF}})
 	b := BlobName("p", sink.Batch{Range: sink.Range{File: "/b/x.json", FirstLine: 1, LastLine: 2}, Findings: []pipeline.Finding{fileF}})
-	if a == b || !strings.HasSuffix(a, "-1-2.jsonl") {
+	if a == b || !strings.Contains(a, "-1-2-r") {
 		t.Fatalf("files of one name in two directories share %s", a)
 	}
 }
@@ -194,5 +194,42 @@ func TestAConnectionStringNeverAppearsInErrors(t *testing.T) {
 	_, err := Account{ConnectionString: "AccountName=x;AccountKey=c2VjcmV0LWtleQ==;Garbage"}.Client()
 	if err == nil || !strings.Contains(err.Error(), "connectionString:") || strings.Contains(err.Error(), "c2VjcmV0LWtleQ") {
 		t.Fatalf("Client() = %v, want an error naming the key connectionString without its value", err)
+	}
+}
+
+// The same range run through other rules (a replay with a new rule set)
+// must not overwrite the findings already archived for it; the same rules
+// in another order still name the same blob, so redelivery overwrites.
+func TestTheSameRangeThroughOtherRulesGetsABlobOfItsOwn(t *testing.T) {
+	s, c, _ := newAzuriteSink(t, "blob-rules", 0)
+	a := sinktest.Batch(0, 4)
+	b := sinktest.Batch(0, 4)
+	for i := range b.Findings {
+		b.Findings[i].RuleID = "my-rule"
+		b.Findings[i].FindingID = pipeline.FindingID("my-rule", "SigninLogs", b.Findings[i].RecordID, 0)
+	}
+	changed := sinktest.Batch(0, 4)
+	for i := range changed.Findings {
+		changed.Findings[i].RuleVersion = "fedcba9876543210"
+	}
+	for _, batch := range []sink.Batch{a, b, changed, a} {
+		if err := s.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := contents(t, c, "blob-rules")
+	total := 0
+	for _, fs := range got {
+		total += len(fs)
+	}
+	if len(got) != 3 || total != 12 {
+		t.Fatalf("blobs %v; want 3 blobs holding 12 findings: one per rule set, the redelivered one overwritten", got)
+	}
+	mixed := sinktest.Batch(0, 4)
+	mixed.Findings[1], mixed.Findings[3] = b.Findings[1], b.Findings[3]
+	swapped := sinktest.Batch(0, 4)
+	swapped.Findings[0], swapped.Findings[2] = b.Findings[0], b.Findings[2]
+	if BlobName("p", mixed) != BlobName("p", swapped) {
+		t.Errorf("the same two rules in another order name different blobs: %s, %s", BlobName("p", mixed), BlobName("p", swapped))
 	}
 }
