@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -125,9 +126,15 @@ func (s *Sink) SetName(name string) { s.name = name }
 func (s *Sink) Name() string { return s.name }
 
 func (s *Sink) open() error {
+	// Its directory is created, like replay's --output and dead-letter
+	// files: a sink that would fail for a missing directory only once run
+	// starts, after run --check passed, helps nobody.
+	if err := os.MkdirAll(filepath.Dir(s.cfg.Path), 0o700); err != nil {
+		return fmt.Errorf("create the findings file's directory: %w (check that it can be created and written)", err)
+	}
 	f, err := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("open findings file: %w (check that the directory exists and is writable)", err)
+		return fmt.Errorf("open findings file: %w (check that the directory is writable)", err)
 	}
 	fi, err := f.Stat()
 	if err != nil {

@@ -200,10 +200,31 @@ func TestConfigErrorsNameTheirKeys(t *testing.T) {
 	}
 }
 
-func TestOpeningAFileInAMissingDirectoryFailsAtStart(t *testing.T) {
-	_, err := New(Config{Path: filepath.Join(t.TempDir(), "no", "such", "f.jsonl")}, nil)
-	if err == nil || !strings.Contains(err.Error(), "directory exists") {
-		t.Fatalf("New() = %v, want an error saying to check the directory", err)
+func TestAFileInAMissingDirectoryIsCreatedWithItsDirectory(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "no", "such", "f.jsonl")
+	s, err := New(Config{Path: p}, nil)
+	if err != nil {
+		t.Fatalf("New() = %v, want the directory created", err)
+	}
+	if err := s.Write(context.Background(), sinktest.Batch(0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p); err != nil || strings.Count(string(b), "\n") != 1 {
+		t.Fatalf("file %q, %v; want one finding", b, err)
+	}
+}
+
+func TestAFileWhereNoDirectoryCanBeCreatedFailsAtStart(t *testing.T) {
+	blocker := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(Config{Path: filepath.Join(blocker, "f.jsonl")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "directory") {
+		t.Fatalf("New() = %v, want an error naming the directory", err)
 	}
 }
 
