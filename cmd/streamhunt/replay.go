@@ -177,7 +177,7 @@ func replay(ctx context.Context, f *replayFlags, stdin io.Reader, stdoutW, stder
 		if f.set["dead-letter"] {
 			dl = f.deadLetter
 		}
-		if cfg, err = loadReplayConfig(f.config, dl); err != nil {
+		if cfg, err = loadReplayConfig(f.config, dl, len(f.onlyRules) > 0); err != nil {
 			return usageError{err}
 		}
 	}
@@ -536,12 +536,12 @@ func (c *countingDeadLetters) undelivered() error {
 // validation, so their ${VARIABLES} need not be set; deadLetter, when
 // given, replaces the configured dead letter place (and a configuration
 // without one gets replay's default file).
-func loadReplayConfig(path, deadLetter string) (*config.Config, error) {
+func loadReplayConfig(path, deadLetter string, onlyRules bool) (*config.Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
-	if data, err = replaySections(data, deadLetter); err != nil {
+	if data, err = replaySections(data, deadLetter, onlyRules); err != nil {
 		return nil, fmt.Errorf("configuration %s:\n%w", path, err)
 	}
 	c, err := config.Parse(data, os.LookupEnv)
@@ -555,7 +555,7 @@ func loadReplayConfig(path, deadLetter string) (*config.Config, error) {
 // block style the replaced sections are blanked line for line, so that the
 // errors config.Parse reports keep their line numbers; other shapes are
 // rewritten through the YAML tree.
-func replaySections(data []byte, deadLetter string) ([]byte, error) {
+func replaySections(data []byte, deadLetter string, onlyRules bool) ([]byte, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("not valid YAML: %w", err)
@@ -583,7 +583,11 @@ func replaySections(data []byte, deadLetter string) ([]byte, error) {
 	if !hasDL {
 		put["deadLetter"] = "{file: " + string(dlJSON) + "}"
 	}
-	keys := []string{"source", "checkpoints", "deadLetter"}
+	if onlyRules {
+		// --only-rules replaces the rules section, so it is not checked.
+		put["rules"] = "{}"
+	}
+	keys := []string{"source", "checkpoints", "deadLetter", "rules"}
 
 	if m.Style&yaml.FlowStyle != 0 {
 		var kept []*yaml.Node

@@ -493,3 +493,20 @@ func TestReplayResumeLeavesAHalfWrittenLastLineForTheNextReplay(t *testing.T) {
 		t.Fatalf("a third replay: %v, want nothing", ids)
 	}
 }
+
+// --only-rules replaces the configuration's rules section, so a section
+// that would run nothing by itself is no reason to refuse the replay.
+func TestReplayWithConfigAndOnlyRulesIgnoresTheRulesSection(t *testing.T) {
+	dir := t.TempDir()
+	only := writeFile(t, filepath.Join(dir, "r", "dc.kql"), "SigninLogs | where AuthenticationProtocol == \"deviceCode\"\n")
+	out := filepath.Join(dir, "out", "findings.jsonl")
+	cfg := writeFile(t, filepath.Join(dir, "c.yaml"), "sinks:\n  - name: local\n    file: {path: "+out+"}\nrules:\n  builtin: false\n")
+	input := filepath.Join(testenv.RepoRoot(t), "examples", "device-code-phishing", "eventhubs")
+	code, _, stderr := runCLI(t, dir, "replay", "--config", cfg, "--only-rules", only, input)
+	if code != 0 || !strings.Contains(stderr, "findings per rule: dc ") {
+		t.Fatalf("exit %d, want 0 with rule dc run:\n%s", code, stderr)
+	}
+	if b, err := os.ReadFile(out); err != nil || len(b) == 0 {
+		t.Fatalf("file sink %s: %v, want findings", out, err)
+	}
+}
