@@ -340,11 +340,19 @@ func (d *Decoder) Decode(body []byte, src Source, fn func(rec *Record, row *tabl
 		cat := r.top(fCategory)
 		la, ok := table.TableForCategory(cat.textOrEmpty())
 		if !ok {
+			label := categoryLabel(cat)
+			queryRow := !st.view.top[fCategory].ok() && !st.view.top[fProperties].ok() && st.hasQueryColumns(raw, d.opts.MaxDepth)
+			if label == "(none)" && !queryRow {
+				// Every diagnostic-settings record names its category; a
+				// record without one cannot be routed to a table.
+				d.deadRecord(&res, src, idx, ReasonBadRecord, fmt.Sprintf("record %d: no category (want a string such as \"SignInLogs\" under \"category\")", idx), raw)
+				continue
+			}
 			if res.SkippedCategories == nil {
 				res.SkippedCategories = map[string]int{}
 			}
-			res.SkippedCategories[categoryLabel(cat)]++
-			if !st.view.top[fCategory].ok() && !st.view.top[fProperties].ok() && st.hasQueryColumns(raw, d.opts.MaxDepth) {
+			res.SkippedCategories[label]++
+			if queryRow {
 				res.LogAnalyticsRows++
 			}
 			continue

@@ -68,7 +68,7 @@ becomes a dead letter, and the partition keeps moving:
 | too-many-records | more than DecodeOptions.MaxRecords (65536) records | nothing |
 | not-records | valid JSON that is a string, number, bool or null, or an object whose "records" is not an array | nothing |
 | invalid-json | the body is not JSON, nor after repair, nor readable record by record; or nests deeper than DecodeOptions.MaxDepth (64) | the body's other records when it is an envelope or array |
-| bad-record | a record that is not an object, or whose properties are neither an object nor a JSON string holding one | the body's other records |
+| bad-record | a record that is not an object, has no category, or whose properties are neither an object nor a JSON string holding one | the body's other records |
 | truncated | the body ends between two records, before its array of records (or the envelope) is closed; the dead letter holds the whole body | every record before the cut |
 
 An invalid body is first repaired: raw control characters inside strings (line breaks, tabs) are

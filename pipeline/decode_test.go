@@ -335,8 +335,12 @@ func TestEveryRecordOfAnEnvelopeIsRoutedOrCountedByCategory(t *testing.T) {
 	if want := map[string]int{"SigninLogs": 1, "AADNonInteractiveUserSignInLogs": 1}; !mapsEqual(dc.res.PerTable, want) {
 		t.Errorf("PerTable = %v, want %v", dc.res.PerTable, want)
 	}
-	if want := map[string]int{"AuditLogs": 1, "(none)": 1}; !mapsEqual(dc.res.SkippedCategories, want) {
+	if want := map[string]int{"AuditLogs": 1}; !mapsEqual(dc.res.SkippedCategories, want) {
 		t.Errorf("SkippedCategories = %v, want %v", dc.res.SkippedCategories, want)
+	}
+	// The record without a category is no category's: a dead letter.
+	if dls := dc.res.DeadLetters; len(dls) != 1 || dls[0].Reason != ReasonBadRecord || *dls[0].Source.Index != 3 {
+		t.Errorf("dead letters = %+v, want record 3 as bad-record", dls)
 	}
 	if got := testutil.ToFloat64(metrics.RecordsSkipped.WithLabelValues("AuditLogs")) - before; got != 1 {
 		t.Errorf("records_skipped_total{AuditLogs} rose by %v, want 1", got)
