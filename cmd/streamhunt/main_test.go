@@ -1,10 +1,13 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/streamhunt/streamhunt/internal/testenv"
 )
 
 func TestHelpGoesToStdoutWithExitZero(t *testing.T) {
@@ -74,5 +77,28 @@ func TestReplayAndRunPlaceARuleErrorAtItsFileColumn(t *testing.T) {
 	code, _, errs = runCLI(t, dir, "run", "--check", "--config", cfg)
 	if code != 2 || !strings.Contains(errs, want) {
 		t.Errorf("run --check = %d, stderr %q; want %s", code, errs, want)
+	}
+}
+
+// The configuration README.md shows for a real tenant passes run --check.
+func TestTheReadmeConfigurationPassesRunCheck(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "   ```yaml\n")
+	block, _, ok2 := strings.Cut(after, "   ```\n")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no indented yaml block")
+	}
+	var cfg strings.Builder
+	for _, l := range strings.Split(block, "\n") {
+		cfg.WriteString(strings.TrimPrefix(l, "   ") + "\n")
+	}
+	dir := t.TempDir()
+	t.Setenv("WEBHOOK_SECRET", "a-webhook-secret-of-32-characters!")
+	code, out, errs := runCLI(t, dir, "run", "--check", "--config", writeFile(t, filepath.Join(dir, "streamhunt.yaml"), cfg.String()))
+	if code != exitOK || !strings.Contains(out, "configuration OK: 4 event hubs, 4 rules, 1 sink\n") {
+		t.Errorf("run --check on README's configuration = %d, stdout %q, stderr %q", code, out, errs)
 	}
 }

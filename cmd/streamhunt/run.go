@@ -79,7 +79,7 @@ func runService(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	}
 	printRuleWarnings(stderr, p)
 	if *check {
-		fmt.Fprintf(stdout, "configuration OK: %d event hubs, %d rules, %d sinks\n", len(cfg.Source.Hubs), len(rs), len(cfg.Sinks.Sinks))
+		fmt.Fprintf(stdout, "configuration OK: %s, %s, %s\n", plural(len(cfg.Source.Hubs), "event hub"), plural(len(rs), "rule"), plural(len(cfg.Sinks.Sinks), "sink"))
 		return exitOK
 	}
 	if err := serve(ctx, cfg, p, stderr); err != nil {
