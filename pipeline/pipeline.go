@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -70,21 +71,46 @@ func (es CompileErrors) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
-// Rule is a compiled rule.
+// Rule is a compiled rule: one program per table it reads (a rule that
+// starts with union SigninLogs, AADNonInteractiveUserSignInLogs has two,
+// both under the rule's id).
 type Rule struct {
 	rules.Rule
-	prog    *kql.Program
+	progs   []*kql.Program
 	version string
 }
 
-// Program returns the compiled program.
-func (r *Rule) Program() *kql.Program { return r.prog }
+// Program returns the compiled program of the first table the rule reads.
+func (r *Rule) Program() *kql.Program { return r.progs[0] }
+
+// Programs returns the compiled programs, one per table the rule reads, in
+// the order of the query's union (one for a rule without union).
+func (r *Rule) Programs() []*kql.Program { return slices.Clone(r.progs) }
+
+// Tables returns the names of the tables the rule reads, in the order of
+// Programs, each once.
+func (r *Rule) Tables() []string {
+	var names []string
+	for _, p := range r.progs {
+		if !slices.Contains(names, p.Table().Name) {
+			names = append(names, p.Table().Name)
+		}
+	}
+	return names
+}
+
+// tableRule is a rule's programs over one table (several when a union reads
+// the table more than once).
+type tableRule struct {
+	rule  *Rule
+	progs []*kql.Program
+}
 
 // Pipeline decodes bodies and runs the compiled rules on every record. It is
 // safe for concurrent use by several partition workers.
 type Pipeline struct {
 	rules   []*Rule
-	byTable map[*table.Table][]*Rule
+	byTable map[*table.Table][]tableRule
 	dec     *Decoder
 	now     func() time.Time
 }
@@ -96,20 +122,27 @@ func New(rs []rules.Rule, opts Options) (*Pipeline, error) {
 	if now == nil {
 		now = time.Now
 	}
-	p := &Pipeline{byTable: map[*table.Table][]*Rule{}, now: now}
+	p := &Pipeline{byTable: map[*table.Table][]tableRule{}, now: now}
 	var errs CompileErrors
 	need := Need{}
 	for _, r := range rs {
 		q, err := kql.Parse(r.Query)
 		if err == nil {
-			var prog *kql.Program
-			prog, err = kql.Compile(q, catalog{}, kql.Options{Now: now})
+			var progs []*kql.Program
+			progs, err = kql.CompileAll(q, catalog{}, kql.Options{Now: now})
 			if err == nil {
-				cr := &Rule{Rule: r, prog: prog, version: r.Version()}
+				cr := &Rule{Rule: r, progs: progs, version: r.Version()}
 				p.rules = append(p.rules, cr)
-				t := prog.Table()
-				p.byTable[t] = append(p.byTable[t], cr)
-				need[t] = mergeCols(need[t], prog.Columns())
+				for _, prog := range progs {
+					t := prog.Table()
+					trs := p.byTable[t]
+					if n := len(trs); n > 0 && trs[n-1].rule == cr {
+						trs[n-1].progs = append(trs[n-1].progs, prog)
+					} else {
+						p.byTable[t] = append(trs, tableRule{rule: cr, progs: []*kql.Program{prog}})
+					}
+					need[t] = mergeCols(need[t], prog.Columns())
+				}
 				continue
 			}
 		}
@@ -163,28 +196,36 @@ func (p *Pipeline) Process(ev Event) Result {
 	var res Result
 	detected := p.now()
 	dr, err := p.dec.Decode(ev.Body, ev.Source, func(rec *Record, row *table.Row) error {
-		for _, cr := range p.byTable[row.Table] {
-			ok, err := cr.prog.Match(row)
-			if err != nil {
-				metrics.RuleErrors.WithLabelValues(cr.ID).Inc()
-				continue
-			}
-			if !ok {
-				continue
-			}
-			full, err := p.dec.DecodeFull(rec, row.Table)
-			if err != nil {
-				metrics.RuleErrors.WithLabelValues(cr.ID).Inc()
-				continue
-			}
-			outs, err := cr.prog.Run(full)
-			if err != nil {
-				metrics.RuleErrors.WithLabelValues(cr.ID).Inc()
-				continue
-			}
-			for i, o := range outs {
-				res.Findings = append(res.Findings, cr.finding(rec, row.Table, o, i, ev.Source, detected))
-				metrics.Findings.WithLabelValues(cr.ID).Inc()
+		for _, tr := range p.byTable[row.Table] {
+			cr := tr.rule
+			// The row index counts the rule's output rows for this record
+			// across its programs over the table, so that a union reading
+			// the table twice gives distinct finding ids.
+			rowIndex := 0
+			for _, prog := range tr.progs {
+				ok, err := prog.Match(row)
+				if err != nil {
+					metrics.RuleErrors.WithLabelValues(cr.ID).Inc()
+					continue
+				}
+				if !ok {
+					continue
+				}
+				full, err := p.dec.DecodeFull(rec, row.Table)
+				if err != nil {
+					metrics.RuleErrors.WithLabelValues(cr.ID).Inc()
+					continue
+				}
+				outs, err := prog.Run(full)
+				if err != nil {
+					metrics.RuleErrors.WithLabelValues(cr.ID).Inc()
+					continue
+				}
+				for _, o := range outs {
+					res.Findings = append(res.Findings, cr.finding(rec, row.Table, o, rowIndex, ev.Source, detected))
+					metrics.Findings.WithLabelValues(cr.ID).Inc()
+					rowIndex++
+				}
 			}
 		}
 		return nil

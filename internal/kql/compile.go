@@ -305,13 +305,17 @@ func CompileAll(q *Query, cat Catalog, opts Options) ([]*Program, error) {
 	if err := checkQuery(q); err != nil {
 		return nil, err
 	}
-	legs, ops, source := unionLegs(q.Body)
+	legs, ops, u := unionLegs(q.Body)
 	if legs == nil {
 		p, err := compileLeg(q, cat, opts, q.Body, nil, "")
 		if err != nil {
 			return nil, err
 		}
 		return []*Program{p}, nil
+	}
+	source, err := unionOptions(u)
+	if err != nil {
+		return nil, err
 	}
 	progs := make([]*Program, 0, len(legs))
 	for _, leg := range legs {
@@ -326,24 +330,57 @@ func CompileAll(q *Query, cat Catalog, opts Options) ([]*Program, error) {
 
 // unionLegs splits a body that starts with (or pipes into) union into its
 // legs and the operators that follow; legs is nil when there is no union.
-func unionLegs(body Expr) (legs []Expr, ops []Operator, source string) {
+func unionLegs(body Expr) (legs []Expr, ops []Operator, u *Union) {
 	switch x := body.(type) {
 	case *Paren:
 		return unionLegs(x.X)
 	case *Union:
-		return flattenLegs(x.Tables), nil, withSource(x)
+		return flattenLegs(x.Tables), nil, x
 	case *Pipeline:
 		if u, ok := unparen(x.Source).(*Union); ok {
-			return flattenLegs(u.Tables), x.Ops, withSource(u)
+			return flattenLegs(u.Tables), x.Ops, u
 		}
 		for i, op := range x.Ops {
 			if op.Name == "union" && op.Union != nil {
 				first := &Pipeline{Pos: x.Pos, Source: x.Source, Ops: x.Ops[:i]}
-				return append([]Expr{first}, flattenLegs(op.Union.Tables)...), x.Ops[i+1:], withSource(op.Union)
+				return append([]Expr{first}, flattenLegs(op.Union.Tables)...), x.Ops[i+1:], op.Union
 			}
 		}
 	}
-	return nil, nil, ""
+	return nil, nil, nil
+}
+
+// unionOptions checks union's options and returns withsource's column
+// name ("" without it). Each leg runs as its own program over its own
+// table's columns, which is union's default kind=outer for one record at a
+// time; isfuzzy (every sign-in table exists) and hint.* change nothing.
+// kind=inner, which keeps only the columns common to every leg, is refused.
+func unionOptions(u *Union) (string, error) {
+	source := ""
+	for _, o := range u.Options {
+		val := ""
+		switch v := o.Value.(type) {
+		case *Ident:
+			val = v.Name
+		case *Literal:
+			val = v.Text
+		}
+		switch {
+		case o.Name == "withsource":
+			id, ok := o.Value.(*Ident)
+			if !ok {
+				return "", errAt(u.Pos, "union withsource= needs a column name")
+			}
+			source = id.Name
+		case o.Name == "isfuzzy", strings.HasPrefix(o.Name, "hint"):
+		case o.Name == "kind" && val == "outer":
+		case o.Name == "kind":
+			return "", errAt(u.Pos, "unsupported in per-record rules: union kind=%s (a rule runs each table's rows through its own columns, as kind=outer does; drop kind=%s and project the columns wanted)", val, val)
+		default:
+			return "", errAt(u.Pos, "unsupported in per-record rules: union option %s", o.Name)
+		}
+	}
+	return source, nil
 }
 
 func unparen(e Expr) Expr {
@@ -366,17 +403,6 @@ func flattenLegs(tables []Expr) []Expr {
 		out = append(out, t)
 	}
 	return out
-}
-
-func withSource(u *Union) string {
-	for _, o := range u.Options {
-		if o.Name == "withsource" {
-			if id, ok := o.Value.(*Ident); ok {
-				return id.Name
-			}
-		}
-	}
-	return ""
 }
 
 // compileLeg compiles one tabular expression, then ops, into a program.
@@ -452,7 +478,7 @@ func (c *compiler) tabular(e Expr) {
 			c.operator(&x.Ops[i])
 		}
 	case *Union:
-		c.fail(x.Pos, "unsupported in per-record rules: union (it reads several tables; compile it with CompileAll, which gives one program per table)")
+		c.fail(x.Pos, "unsupported in per-record rules: union here (a rule reads several tables only through a union at the top of its query: union SigninLogs, AADNonInteractiveUserSignInLogs | where ..., or SigninLogs | ... | union AADNonInteractiveUserSignInLogs)")
 	case *Call:
 		if x.Name == "table" && len(x.Args) == 1 {
 			saved := c.schema
@@ -621,7 +647,7 @@ var unsupportedOps = map[string]string{
 	"top": "needs windowed state", "make-series": "needs windowed state", "top-nested": "needs windowed state",
 	"top-hitters": "needs windowed state", "sample": "needs windowed state", "sample-distinct": "needs windowed state",
 	"join": "needs another table or windowed state", "lookup": "needs another table",
-	"union":    "reads several tables; write one rule per table",
+	"union":    "only one union per query, at its top: union T1, T2 | ... or T1 | ... | union T2",
 	"mv-apply": "not implemented yet", "parse": "not implemented yet", "parse-where": "not implemented yet",
 	"evaluate": "plugins are not available", "invoke": "not implemented yet", "getschema": "has no meaning per record",
 }

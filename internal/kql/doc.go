@@ -25,8 +25,9 @@
 // bag, so Run can return several rows for one record; take, limit, sort,
 // order, render, as and serialize are ignored with a warning, listed by
 // Program.Warnings) and refuses the rest with "unsupported in per-record
-// rules: <operator> (<why>)". CompileAll also accepts a union of tables,
-// giving one Program per table.
+// rules: <operator> (<why>)". CompileAll also accepts a union of tables
+// at the top of the query, giving one Program per table; rule loading
+// (pipeline.New) uses it.
 //
 // Kusto's meaning is kept: == is case-sensitive and =~ is not; has matches
 // whole terms; strings are never null; == of a null and a non-null value

@@ -47,9 +47,12 @@ func TestBrokenRulesAreRefusedWithTheirPlace(t *testing.T) {
 		{"mv-apply is not implemented yet",
 			"SigninLogs | mv-apply d = DeviceDetail on (take 1)", 1, 14,
 			"unsupported in per-record rules: mv-apply (not implemented yet)"},
-		{"union reads several tables",
-			"union SigninLogs, AADNonInteractiveUserSignInLogs | where ResultType == 0", 1, 1,
-			"unsupported in per-record rules: union (it reads several tables; compile it with CompileAll, which gives one program per table)"},
+		{"a union runs only at the top of the query",
+			"let both = union SigninLogs, AADNonInteractiveUserSignInLogs; both | where ResultType == 0", 1, 12,
+			"unsupported in per-record rules: union here (a rule reads several tables only through a union at the top of its query"},
+		{"union kind=inner is refused",
+			"union kind=inner SigninLogs, AADNonInteractiveUserSignInLogs | where ResultType == 0", 1, 1,
+			"unsupported in per-record rules: union kind=inner"},
 		{"a query of only let statements has no rows",
 			"let x = 1;\nlet y = 2;", 2, 11,
 			"the query has no tabular expression"},
@@ -84,10 +87,10 @@ func TestBrokenRulesAreRefusedWithTheirPlace(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			_, err = Compile(q, catalog, testOptions())
+			_, err = CompileAll(q, catalog, testOptions())
 			var e *Error
 			if !errors.As(err, &e) {
-				t.Fatalf("Compile error = %v, want *Error", err)
+				t.Fatalf("CompileAll error = %v, want *Error", err)
 			}
 			if e.Line != tc.line || e.Column != tc.col || !strings.HasPrefix(e.Msg, tc.msg) {
 				t.Errorf("got %d:%d %q\nwant %d:%d %q...", e.Line, e.Column, e.Msg, tc.line, tc.col, tc.msg)
