@@ -57,6 +57,9 @@ func (r *hubRunner) run(ctx context.Context) error {
 // runProcessor runs one Processor until ctx ends (clean shutdown), it fails,
 // or the partition count changes; it returns why it stopped.
 func (r *hubRunner) runProcessor(ctx context.Context, store *hubStore, log *zap.Logger) (string, error) {
+	// The SDK retries a namespace it cannot reach until the deadline: say
+	// what is being waited for, so a wrong name or a firewall shows at once.
+	log.Info("connecting to the event hub to read its partitions (up to a minute)")
 	pctx, cancel := context.WithTimeout(ctx, time.Minute)
 	props, err := r.client.GetEventHubProperties(pctx, nil)
 	cancel()
@@ -67,6 +70,7 @@ func (r *hubRunner) runProcessor(ctx context.Context, store *hubStore, log *zap.
 	r.c.opts.Health.Report(ComponentEventHubs, nil)
 	partitions := len(props.PartitionIDs)
 	prefetch, batch := PrefetchFor(r.c.opts.MemoryBudget, r.c.opts.MaxEventBytes, max(r.totalPartitions, partitions))
+	log.Info("reading the event hub", zap.Int("partitions", partitions), zap.Int("prefetch", prefetch), zap.String("consumerGroup", r.c.opts.ConsumerGroup))
 	proc, err := azeventhubs.NewProcessor(r.client, store, &azeventhubs.ProcessorOptions{
 		LoadBalancingStrategy:       r.c.opts.Strategy,
 		UpdateInterval:              r.c.opts.UpdateInterval,
