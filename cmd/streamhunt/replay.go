@@ -418,7 +418,9 @@ func (r *replayRun) file(name string) error {
 		if err := r.flush(); err != nil {
 			return err
 		}
-		if err := mark(false); err != nil {
+		// Done as far as it can be read: an unchanged file would give the
+		// same error (and dead letter) again; one that changes is read on.
+		if err := mark(true); err != nil {
 			return err
 		}
 		fmt.Fprintf(r.stderr, "streamhunt replay: %v: the rest of this file is skipped (dead letter %s)\n", re, file.ReasonReadError)

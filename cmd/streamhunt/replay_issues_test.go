@@ -510,3 +510,30 @@ func TestReplayWithConfigAndOnlyRulesIgnoresTheRulesSection(t *testing.T) {
 		t.Fatalf("file sink %s: %v, want findings", out, err)
 	}
 }
+
+// A broken file is dead-lettered once: replaying the unchanged file again
+// with --resume neither reads it nor writes the same dead letter again.
+func TestReplayResumeDeadLettersAnUnreadableFileOnce(t *testing.T) {
+	dir := t.TempDir()
+	only := writeFile(t, filepath.Join(dir, "r", "dc.kql"), "SigninLogs | where AuthenticationProtocol == \"deviceCode\"\n")
+	var a strings.Builder
+	for i := 0; i < 300; i++ {
+		a.WriteString(`{"records":[` + signin(fmt.Sprintf("a%03d", i), "deviceCode", "", "0", office) + `]}` + "\n")
+	}
+	full := gzipBytes(t, a.String())
+	writeFile(t, filepath.Join(dir, "in", "a.ndjson.gz"), string(full[:len(full)/2]))
+	dl := filepath.Join(dir, "dl.jsonl")
+	lines := func() int {
+		b, _ := os.ReadFile(dl)
+		return strings.Count(string(b), "\n")
+	}
+	for run := 1; run <= 2; run++ {
+		code, stdout, stderr := runCLI(t, dir, "replay", "--resume", filepath.Join(dir, "p.json"), "--only-rules", only, "--dead-letter", dl, filepath.Join(dir, "in"))
+		if code != 0 {
+			t.Fatalf("run %d: exit %d:\n%s", run, code, stderr)
+		}
+		if run == 2 && (len(findings(t, stdout)) != 0 || lines() != 1) {
+			t.Fatalf("second run: %d findings, %d dead letters; want none new (1 in all)\n%s", len(findings(t, stdout)), lines(), stderr)
+		}
+	}
+}
