@@ -666,6 +666,7 @@ func init() {
 		}),
 		"tohex": {1, 2, false, simple(table.TypeString, toHex)},
 	}
+	addMoreFuncs()
 }
 
 // toHex is tohex(value[, minLength]) as Kusto's reference page gives it:
@@ -870,6 +871,7 @@ func (c *compiler) call(x *Call) *cexpr {
 		}
 		args[i] = c.expr(a)
 	}
+	c.checkArgs(x, args)
 	e := spec.build(c, x, args)
 	if spec.impure {
 		return e

@@ -24,6 +24,9 @@ type oracleVerdict struct {
 	OK     bool   `json:"ok"`
 	Error  string `json:"error"`
 	Offset int    `json:"offset"`
+	// Columns are the result's columns as Name:type, comma-separated,
+	// when the query was analyzed.
+	Columns string `json:"columns"`
 }
 
 // runOracle asks Microsoft's parser about each query, keyed by id.

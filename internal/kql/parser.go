@@ -1116,7 +1116,9 @@ func typedLiteral(typ, raw string) (*Literal, error) {
 			return nil, err
 		}
 		return &Literal{Type: table.TypeTimeSpan, Val: table.TimeSpanNanos(ns), Text: raw}, nil
-	case "guid", "string":
+	case "guid":
+		return &Literal{Type: table.TypeGUID, Val: table.Str(raw), Text: raw}, nil
+	case "string":
 		return &Literal{Type: table.TypeString, Val: table.Str(raw), Text: raw}, nil
 	case "long", "int":
 		n, err := strconv.ParseInt(raw, 10, 64)

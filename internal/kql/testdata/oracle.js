@@ -2,6 +2,7 @@
 // "analyze": bool}) and prints, for each, a JSON line saying whether
 // Microsoft's KQL parser (npm @kusto/language-service-next) reports errors:
 //   {"id": ..., "ok": true|false, "error": "first message", "offset": n}
+// and, when analyzed, "columns": "Name:type,..." (the result's columns).
 // Without "analyze" only syntax is checked (KustoCode.Parse). With it the
 // query is also analyzed (KustoCode.ParseAndAnalyze) against the tables in
 // the JSON file given as the second argument: {"Table": "(Col:type, ...)"}.
@@ -36,6 +37,15 @@ rl.on('line', (line) => {
       out = { id: q.id, ok: false, error: d.Message, offset: d.Start };
       break;
     }
+  }
+  const rt = q.analyze && globals ? code.ResultType : null;
+  if (rt && rt.Columns) {
+    const cols = [];
+    for (let i = 0; i < rt.Columns.Count; i++) {
+      const c = rt.Columns.getItem(i);
+      cols.push(c.Name + ':' + c.Type.Name);
+    }
+    out.columns = cols.join(',');
   }
   process.stdout.write(JSON.stringify(out) + '\n');
 });
