@@ -94,6 +94,10 @@ type Call struct {
 	Args []Expr
 	// Star is true for a call with a * argument, such as count(*).
 	Star bool
+	// Schema is the schema of datatable(...)[...] and externaldata, as
+	// written ("(ip:string, n:long)"); Args are then the datatable's
+	// values, row after row.
+	Schema string
 }
 
 // Member is dynamic member access X.Name or X["Name"].

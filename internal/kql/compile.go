@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -256,6 +257,8 @@ type compiler struct {
 	grant    Expr
 	argIdent Expr
 	argOf    string
+	// inFunc is set while a scalar let function's body is compiled.
+	inFunc bool
 }
 
 type whereDep struct {
@@ -560,11 +563,11 @@ func (c *compiler) isTabular(e Expr) bool {
 	case *Paren:
 		return c.isTabular(x.X)
 	case *Call:
-		if x.Name == "table" || x.Name == "materialize" {
+		if x.Name == "table" || x.Name == "materialize" || x.Schema != "" {
 			return true
 		}
 		ls, ok := c.lets[x.Name]
-		return ok && ls.let.Func != nil
+		return ok && ls.let.Func != nil && c.funcIsTabular(ls.let.Func)
 	case *Ident:
 		if ls, ok := c.lets[x.Name]; ok {
 			return ls.let.Value != nil && !ls.compiling && c.isTabularLet(ls)
@@ -978,3 +981,168 @@ type CatalogFunc func(name string) (*table.Table, bool)
 
 // Table looks the name up.
 func (f CatalogFunc) Table(name string) (*table.Table, bool) { return f(name) }
+
+// dataTableOf returns the datatable(...)[...] that e names, through let
+// bindings (let bad = datatable(ip:string)[...]; ... in (bad)), or nil.
+func (c *compiler) dataTableOf(e Expr) *Call {
+	scope := c.lets
+	for depth := 0; depth < 32; depth++ {
+		switch x := unparen(e).(type) {
+		case *Call:
+			if x.Name == "datatable" && x.Schema != "" {
+				return x
+			}
+			return nil
+		case *Ident:
+			if c.schema != nil && c.find(x.Name) >= 0 {
+				return nil
+			}
+			ls, ok := scope[x.Name]
+			if !ok || ls.let.Value == nil || ls.compiled != nil {
+				return nil
+			}
+			if ls.scope != nil {
+				scope = ls.scope
+			}
+			e = ls.let.Value
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// dataTableValues returns the values of a constant datatable's first
+// column (the column in, has_any and the like use, as Kusto does), each
+// checked against the column's type. They are computed once, here.
+func (c *compiler) dataTableValues(dt *Call) []table.Value {
+	cols := splitSchema(dt.Schema)
+	if len(cols) == 0 {
+		c.fail(dt.Pos, "datatable needs at least one column")
+	}
+	name, typ := cols[0][0], typeByName(cols[0][1])
+	var vals []table.Value
+	saved, savedDeps := c.schema, c.cur
+	c.schema, c.cur = nil, deps{}
+	defer func() { c.schema, c.cur = saved, savedDeps }()
+	for i, a := range dt.Args {
+		v := c.expr(a)
+		if !v.konst {
+			c.fail(a.Position(), "datatable values must be constants")
+		}
+		if i%len(cols) != 0 {
+			continue
+		}
+		val := dynScalar(v.val)
+		if val.K != table.KindNull && typ != table.TypeDynamic && typ != table.TypeInvalid && !sameKindFamily(kindType(val.K), typ) {
+			what := toStr(val)
+			if val.K == table.KindString {
+				what = strconv.Quote(val.S)
+			}
+			c.fail(a.Position(), "datatable value %s is %s, but the column %s is %s", what, article(typeName(kindType(val.K))), name, typ)
+		}
+		vals = append(vals, val)
+	}
+	return vals
+}
+
+func article(t string) string {
+	if strings.IndexByte("aeiou", t[0]) >= 0 {
+		return "an " + t
+	}
+	return "a " + t
+}
+
+func sameKindFamily(a, b table.Type) bool {
+	switch {
+	case isStrT(a) && isStrT(b), isNumT(a) && isNumT(b):
+		return true
+	}
+	return a == b
+}
+
+// splitSchema splits "(a:string, b:long)" into name/type pairs.
+func splitSchema(s string) [][2]string {
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "("), ")")
+	var out [][2]string
+	for _, part := range strings.Split(s, ",") {
+		name, typ, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if ok {
+			out = append(out, [2]string{strings.TrimSpace(name), strings.TrimSpace(typ)})
+		}
+	}
+	return out
+}
+
+// funcIsTabular reports whether a let function returns rows: its body,
+// with its parameters bound (a (...) parameter to a table, the others to
+// scalars), is tabular.
+func (c *compiler) funcIsTabular(fd *FuncDef) bool {
+	if fd.Body == nil {
+		return true
+	}
+	saved := c.lets
+	scope := make(map[string]*letState, len(saved)+len(fd.Params)+len(fd.Lets))
+	for k, v := range saved {
+		scope[k] = v
+	}
+	for _, prm := range fd.Params {
+		var v Expr = &Literal{}
+		if strings.HasPrefix(prm.Type, "(") {
+			v = &Pipeline{}
+		}
+		scope[prm.Name] = &letState{let: &Let{Name: prm.Name, Value: v}}
+	}
+	for _, l := range fd.Lets {
+		scope[l.Name] = &letState{let: l}
+	}
+	c.lets = scope
+	defer func() { c.lets = saved }()
+	return c.isTabular(fd.Body)
+}
+
+// callScalarFunc inlines a call of a scalar let function: each parameter
+// is bound to the caller's argument (or its default), and the body is
+// compiled without the caller's columns, which a function cannot see.
+func (c *compiler) callScalarFunc(x *Call, ls *letState) *cexpr {
+	fd := ls.let.Func
+	if c.funcIsTabular(fd) {
+		c.fail(x.Pos, "the let function %s returns a table: call it as the query's source (%s(...) | ...)", x.Name, x.Name)
+	}
+	if c.depth++; c.depth > 20 {
+		c.fail(x.Pos, "let functions call each other too deeply")
+	}
+	defer func() { c.depth-- }()
+	if len(x.Args) > len(fd.Params) {
+		c.fail(x.Pos, "%s takes %d arguments, not %d", x.Name, len(fd.Params), len(x.Args))
+	}
+	saved := c.lets
+	scope := make(map[string]*letState, len(saved)+len(fd.Params)+len(fd.Lets))
+	for k, v := range saved {
+		scope[k] = v
+	}
+	for i, prm := range fd.Params {
+		var v *cexpr
+		switch {
+		case strings.HasPrefix(prm.Type, "("):
+			c.fail(x.Pos, "%s: the tabular parameter %s cannot be passed in an expression", x.Name, prm.Name)
+		case i < len(x.Args):
+			v = c.expr(x.Args[i])
+		case prm.Default != nil:
+			savedSchema := c.schema
+			c.schema = nil
+			v = c.expr(prm.Default)
+			c.schema = savedSchema
+		default:
+			c.fail(x.Pos, "%s: missing the argument %s", x.Name, prm.Name)
+		}
+		scope[prm.Name] = &letState{let: &Let{Pos: x.Pos, Name: prm.Name}, compiled: v}
+	}
+	for _, l := range fd.Lets {
+		scope[l.Name] = &letState{let: l}
+	}
+	savedSchema := c.schema
+	c.lets, c.schema, c.inFunc = scope, nil, true
+	defer func() { c.lets, c.schema, c.inFunc = saved, savedSchema, false }()
+	return c.expr(fd.Body)
+}

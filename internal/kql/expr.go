@@ -167,6 +167,9 @@ func (c *compiler) ident(x *Ident) *cexpr {
 	if ls, ok := c.lets[x.Name]; ok {
 		return c.letValue(x, ls)
 	}
+	if c.inFunc && c.schema == nil {
+		c.fail(x.Pos, "unknown name '%s' (a let function's body cannot read the caller's columns: pass the column as an argument)", x.Name)
+	}
 	if c.tbl == nil || c.schema == nil {
 		c.fail(x.Pos, "unknown name '%s' (a let value cannot read columns)", x.Name)
 	}
@@ -180,6 +183,9 @@ func (c *compiler) letValue(x *Ident, ls *letState) *cexpr {
 	}
 	if ls.let.Func != nil {
 		c.fail(x.Pos, "unsupported in per-record rules: the let function %s used as a value", x.Name)
+	}
+	if c.dataTableOf(x) != nil {
+		c.fail(x.Pos, "%s is a datatable: use it as a list, in in (%s), !in, in~, !in~, has_any or has_all", x.Name, x.Name)
 	}
 	if c.isTabularLet(ls) {
 		c.fail(x.Pos, "unsupported in per-record rules: %s is a tabular let used inside an expression", x.Name)
@@ -624,6 +630,10 @@ func (c *compiler) inItems(x *Binary) (consts []table.Value, dyn []*cexpr) {
 		c.fail(x.R.Position(), "expected a parenthesised list after %s", x.Op)
 	}
 	for _, it := range list.Items {
+		if dt := c.dataTableOf(it); dt != nil {
+			consts = append(consts, c.dataTableValues(dt)...)
+			continue
+		}
 		if c.isTabular(it) {
 			c.fail(it.Position(), "unsupported in per-record rules: %s with a tabular subquery (it needs another table)", x.Op)
 		}

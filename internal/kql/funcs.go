@@ -847,8 +847,11 @@ func (c *compiler) call(x *Call) *cexpr {
 	}
 	spec, ok := funcs[x.Name]
 	if !ok {
-		if _, ok := c.lets[x.Name]; ok {
-			c.fail(x.Pos, "unsupported in per-record rules: calling the let function %s (inline its body)", x.Name)
+		if ls, ok := c.lets[x.Name]; ok {
+			if ls.let.Func != nil {
+				return c.callScalarFunc(x, ls)
+			}
+			c.fail(x.Pos, "%s is not a function", x.Name)
 		}
 		if _, ok := funcs[strings.ToLower(x.Name)]; ok {
 			c.fail(x.Pos, "unknown function '%s' (function names are case-sensitive: write %s)", x.Name, strings.ToLower(x.Name))

@@ -297,6 +297,10 @@ func TestCompileAgreesWithMicrosoftsAnalyzerOnTypes(t *testing.T) {
 		"SigninLogs | mv-expand d = todynamic(AuthenticationDetails) | where d.succeeded == true",
 		"SigninLogs | where TimeGenerated between (ago(7d) .. ago(1d)) and DurationMs * 2 > 10",
 		"SigninLogs | where IsInteractive == true and isnotempty(AppId) and UserAgent has_any ('curl', 'python')",
+		`let bad = datatable(ip:string)["203.0.113.66", "198.51.100.7"]; SigninLogs | where IPAddress in (bad) or IPAddress !in~ (bad) or UserAgent has_any (bad)`,
+		`let bad = datatable(ip:string, note:string)["203.0.113.66", "tor"]; SigninLogs | where IPAddress in (bad)`,
+		`let isAdmin = (u:string) { u startswith "adm-" }; SigninLogs | where isAdmin(UserPrincipalName)`,
+		`let inNet = (ip:string, net:string = "10.0.0.0/8") { ipv4_is_in_range(ip, net) }; SigninLogs | where inNet(IPAddress)`,
 	}
 	bad := []string{
 		"SigninLogs | where ResultType > 0",
@@ -309,6 +313,8 @@ func TestCompileAgreesWithMicrosoftsAnalyzerOnTypes(t *testing.T) {
 		"SignInLogs | where ResultType == 0",
 		"SigninLogs | project UserPrincipalName | where AppId == 'x'",
 		"SigninLogs | extend x = AuthenticationDetails[0].authenticationMethod",
+		`let bad = datatable(ip:string)["203.0.113.66"]; SigninLogs | where IPAddress == bad`,
+		`let f = (u:string) { u startswith Location }; SigninLogs | where f(UserPrincipalName)`,
 	}
 	queries := map[string]string{}
 	for i, q := range good {

@@ -315,10 +315,11 @@ func (p *parser) parseTabular() Expr {
 // externaldata(schema)[urls] with (properties); the rows are not kept.
 func (p *parser) parseDataTable() Expr {
 	t := p.take()
-	p.parseTypeName()
+	schema := p.parseTypeName()
 	p.expect("[", "after the "+t.text+" schema")
+	var vals []Expr
 	for !p.isPunct("]") {
-		p.parseExpr()
+		vals = append(vals, p.parseExpr())
 		if !p.accept(",") {
 			break
 		}
@@ -336,7 +337,10 @@ func (p *parser) parseDataTable() Expr {
 		}
 		p.expect(")", "to close the properties")
 	}
-	return &Call{Pos: t.pos, Name: t.text}
+	if t.text != "datatable" {
+		vals = nil // externaldata's values are storage URIs
+	}
+	return &Call{Pos: t.pos, Name: t.text, Args: vals, Schema: schema}
 }
 
 func (p *parser) parseUnion(at Pos) *Union {
