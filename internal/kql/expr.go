@@ -500,6 +500,18 @@ func (c *compiler) equality(x *Binary) *cexpr {
 		c.fail(x.Pos, "operator '%s' not defined for %s and %s", op, typeName(l.typ), typeName(r.typ))
 	}
 	lf, rf := l.fn, r.fn
+	// A constant string against a bool, datetime or timespan is converted
+	// once; one that does not convert is null, so unequal to every value.
+	if strConvertible(l.typ) && r.konst && r.val.K == table.KindString {
+		k := convertStr(r.val, table.Value{K: convKind(l.typ)})
+		return fold(&cexpr{typ: table.TypeBool, fn: func(f *frame) table.Value {
+			r := eq3(lf(f), k, false)
+			if neg {
+				r = not3(r)
+			}
+			return bool3(r)
+		}}, l)
+	}
 	// Fast paths for a string column against a constant.
 	if isStrT(l.typ) && r.konst {
 		switch r.val.K {
@@ -544,16 +556,53 @@ func eqCompatible(a, b table.Type, fold bool) bool {
 		return true // Kusto's == takes any scalar on the right
 	case a == table.TypeBool && isNumT(b), isNumT(a) && b == table.TypeBool:
 		return true // bool compares with 0 and 1
+	case isStrT(a) && strConvertible(b), strConvertible(a) && isStrT(b):
+		return true // the string is converted: tobool, todatetime, totimespan
 	}
 	return a == b
 }
 
-func ordCompatible(a, b table.Type) bool {
-	if a == table.TypeInvalid || b == table.TypeInvalid || a == table.TypeDynamic || b == table.TypeDynamic {
+// strConvertible types compare for equality with a string by converting
+// the string (Microsoft's analyzer accepts IsInteractive == "true" and
+// TimeGenerated == "2026-11-18").
+func strConvertible(t table.Type) bool {
+	return t == table.TypeBool || t == table.TypeDateTime || t == table.TypeTimeSpan
+}
+
+// convertStr converts a string to the kind of v for an equality with v
+// (null when it does not convert); other values are unchanged.
+func convertStr(s table.Value, v table.Value) table.Value {
+	switch v.K {
+	case table.KindBool:
+		return toBoolVal(s)
+	case table.KindDateTime:
+		return toDateTimeVal(s)
+	case table.KindTimeSpan:
+		return toTimeSpanVal(s)
+	}
+	return s
+}
+
+// ordCompatible is what Microsoft's analyzer accepts for <, <=, > and >=:
+// numbers (a bool counts as one), two datetimes, two timespans, and a
+// dynamic value with a number or another dynamic value. Strings, guids and
+// a dynamic value against a string, datetime, timespan or bool are refused.
+// between (inBetween) accepts the same but bools.
+func ordCompatible(a, b table.Type) bool { return ordTypes(a, b, true) }
+
+func ordTypes(a, b table.Type, bools bool) bool {
+	if a == table.TypeInvalid || b == table.TypeInvalid {
 		return true
 	}
-	switch {
-	case isNumT(a) && isNumT(b), isStrT(a) && isStrT(b):
+	num := func(t table.Type) bool { return isNumT(t) || bools && t == table.TypeBool }
+	if a == table.TypeDynamic || b == table.TypeDynamic {
+		o := a
+		if a == table.TypeDynamic {
+			o = b
+		}
+		return o == table.TypeDynamic || isNumT(o)
+	}
+	if num(a) && num(b) {
 		return true
 	}
 	return a == b && (a == table.TypeDateTime || a == table.TypeTimeSpan)
@@ -599,11 +648,11 @@ func (c *compiler) between(x *Between) *cexpr {
 		}
 		c.knownRefuse(x.Pos, k, "'"+k.name+" "+op+" (...)'")
 	}
-	if !ordCompatible(v.typ, lo.typ) {
+	if !ordTypes(v.typ, lo.typ, false) {
 		c.fail(x.Pos, "between is not defined for %s and %s", typeName(v.typ), typeName(lo.typ))
 	}
 	relative := v.typ == table.TypeDateTime && hi.typ == table.TypeTimeSpan
-	if !relative && !ordCompatible(v.typ, hi.typ) {
+	if !relative && !ordTypes(v.typ, hi.typ, false) {
 		c.fail(x.Pos, "between is not defined for %s and %s", typeName(v.typ), typeName(hi.typ))
 	}
 	vf, lf, hf, neg := v.fn, lo.fn, hi.fn, x.Not
@@ -937,6 +986,18 @@ func dynScalar(v table.Value) table.Value {
 	return v
 }
 
+func convKind(t table.Type) table.Kind {
+	switch t {
+	case table.TypeBool:
+		return table.KindBool
+	case table.TypeDateTime:
+		return table.KindDateTime
+	case table.TypeTimeSpan:
+		return table.KindTimeSpan
+	}
+	return table.KindString
+}
+
 func isNumKind(k table.Kind) bool {
 	return k == table.KindInt || k == table.KindLong || k == table.KindReal
 }
@@ -1022,9 +1083,17 @@ func eq3(a, b table.Value, fold bool) int8 {
 	case isNumKind(a.K) && b.K == table.KindBool:
 		r = numEq(numVal{isInt: true, i: b.I}, a)
 	case a.K == table.KindBool && b.K == table.KindString:
-		r = strings.EqualFold(b.S, boolText(a))
+		bv := toBoolVal(b)
+		r = bv.K == table.KindBool && bv.I == a.I
 	case a.K == table.KindString && b.K == table.KindBool:
-		r = strings.EqualFold(a.S, boolText(b))
+		av := toBoolVal(a)
+		r = av.K == table.KindBool && av.I == b.I
+	case a.K == table.KindTimeSpan && b.K == table.KindString:
+		ns, err := parseTimespanText(b.S)
+		r = err == nil && ns == a.I
+	case a.K == table.KindString && b.K == table.KindTimeSpan:
+		ns, err := parseTimespanText(a.S)
+		r = err == nil && ns == b.I
 	case a.K == b.K && (a.K == table.KindDateTime || a.K == table.KindTimeSpan):
 		r = a.I == b.I
 	case a.K == table.KindDateTime && b.K == table.KindString:
@@ -1059,6 +1128,12 @@ func cmp3(a, b table.Value) (int, bool) {
 	a, b = dynScalar(a), dynScalar(b)
 	if a.K == table.KindNull || b.K == table.KindNull {
 		return 0, false
+	}
+	if a.K == table.KindBool {
+		a.K = table.KindLong
+	}
+	if b.K == table.KindBool {
+		b.K = table.KindLong
 	}
 	switch {
 	case isNumKind(a.K) && isNumKind(b.K):

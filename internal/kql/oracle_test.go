@@ -300,6 +300,9 @@ func TestCompileAgreesWithMicrosoftsAnalyzerOnTypes(t *testing.T) {
 		`let bad = datatable(ip:string)["203.0.113.66", "198.51.100.7"]; SigninLogs | where IPAddress in (bad) or IPAddress !in~ (bad) or UserAgent has_any (bad)`,
 		`let bad = datatable(ip:string, note:string)["203.0.113.66", "tor"]; SigninLogs | where IPAddress in (bad)`,
 		`let isAdmin = (u:string) { u startswith "adm-" }; SigninLogs | where isAdmin(UserPrincipalName)`,
+		`SigninLogs | where IsInteractive == "true" and TimeGenerated != "2026-11-18" and "true" == IsInteractive`,
+		`SigninLogs | where TimeGenerated in ("2026-11-18") and IsInteractive !in ("false") and 1h == "01:00:00"`,
+		`SigninLogs | where IsInteractive < true and DeviceDetail.x < 5 and DeviceDetail.x between (1 .. 2) and DeviceDetail.x >= DeviceDetail.y`,
 		`let inNet = (ip:string, net:string = "10.0.0.0/8") { ipv4_is_in_range(ip, net) }; SigninLogs | where inNet(IPAddress)`,
 	}
 	bad := []string{
@@ -314,6 +317,14 @@ func TestCompileAgreesWithMicrosoftsAnalyzerOnTypes(t *testing.T) {
 		"SigninLogs | project UserPrincipalName | where AppId == 'x'",
 		"SigninLogs | extend x = AuthenticationDetails[0].authenticationMethod",
 		`let bad = datatable(ip:string)["203.0.113.66"]; SigninLogs | where IPAddress == bad`,
+		`SigninLogs | where UserPrincipalName < "m"`,
+		`SigninLogs | where UserPrincipalName between ("a" .. "m")`,
+		`SigninLogs | where IsInteractive between (false .. true)`,
+		`SigninLogs | where DeviceDetail < "m"`,
+		`SigninLogs | where DeviceDetail.x < TimeGenerated`,
+		`SigninLogs | where DeviceDetail.x between ("a" .. "b")`,
+		`SigninLogs | where toguid(AppId) < toguid(AppId)`,
+		`SigninLogs | where IsInteractive =~ "true"`,
 		`let f = (u:string) { u startswith Location }; SigninLogs | where f(UserPrincipalName)`,
 	}
 	queries := map[string]string{}
