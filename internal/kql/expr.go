@@ -782,7 +782,8 @@ func (c *compiler) in(x *Binary) *cexpr {
 	return fold(&cexpr{typ: table.TypeBool, fn: func(f *frame) table.Value {
 		// x in (a, b) is x == a or x == b, and x !in (a, b) is x != a and
 		// x != b, under eq3's null rules: a null x is in no list of
-		// non-null items, and a null item makes a miss null.
+		// non-null items, a null item never matches a non-null x, and a
+		// null x against a null item makes a miss null.
 		v := dynScalar(lf(f))
 		sawNull := false
 		if v.K == table.KindString {

@@ -76,3 +76,36 @@ func TestOrderingIsRefusedWhereKustoRefusesIt(t *testing.T) {
 		})
 	}
 }
+
+// TestInWithANullItemTestsEqualityItemByItem pins what in does with a null
+// item: x in (a, b) is x == a or x == b under Kusto's null rules (== of a
+// null and a non-null value is false, of two nulls null), so a null item
+// never matches a non-null value, and only a null left side gives null.
+func TestInWithANullItemTestsEqualityItemByItem(t *testing.T) {
+	row := deviceCodeRow(t) // DurationMs 0
+	for _, tc := range []struct {
+		where string
+		want  bool
+	}{
+		{`5 in (1, int(null))`, false},
+		{`not(5 in (1, int(null)))`, true},
+		{`isnotnull(5 in (1, int(null)))`, true},
+		{`5 !in (1, int(null))`, true},
+		{`5 in (5, int(null))`, true},
+		{`DurationMs in (1, long(null)) == false`, true},
+		{`isnull(long(null) in (1, long(null)))`, true},
+		{`isnull(long(null) !in (1, long(null)))`, true},
+		{`long(null) in (1, 2) == false`, true},
+		{`long(null) !in (1, 2)`, true},
+	} {
+		t.Run(tc.where, func(t *testing.T) {
+			ok, err := mustCompile(t, "SigninLogs | where "+tc.where).Match(row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tc.want {
+				t.Errorf("Match = %v, want %v", ok, tc.want)
+			}
+		})
+	}
+}
