@@ -257,7 +257,17 @@ func printUsage(w io.Writer) {
 // evaluation time), one line each, as FILE:LINE:COLUMN: rule ID: warning: ...
 func printRuleWarnings(w io.Writer, p *pipeline.Pipeline) {
 	for _, r := range p.Rules() {
-		for _, msg := range r.Program().Warnings() {
+		var warnings []string
+		seen := map[string]bool{}
+		for _, prog := range r.Programs() {
+			for _, w := range prog.Warnings() {
+				if !seen[w] { // a union's legs share the text after union
+					seen[w] = true
+					warnings = append(warnings, w)
+				}
+			}
+		}
+		for _, msg := range warnings {
 			// A warning reads "LINE:COLUMN: message", in the query's text.
 			if parts := strings.SplitN(msg, ":", 3); len(parts) == 3 {
 				line, lerr := strconv.Atoi(parts[0])

@@ -132,7 +132,7 @@ func rulesList(stdout, stderr io.Writer, rf ruleFlags, paths []string) error {
 		if r.Builtin {
 			src = "built-in"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Program().Table().Name, strings.Join(r.Techniques, ","), src)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, strings.Join(r.Tables(), ","), strings.Join(r.Techniques, ","), src)
 	}
 	return tw.Flush()
 }

@@ -162,3 +162,12 @@ func TestRuleWarningsArePrintedAtTheirFilePosition(t *testing.T) {
 		}
 	}
 }
+
+func TestRulesListNamesEveryTableOfAUnionRule(t *testing.T) {
+	dir := t.TempDir()
+	f := writeFile(t, filepath.Join(dir, "u.kql"), "union SigninLogs, AADNonInteractiveUserSignInLogs\n| where AuthenticationProtocol == \"deviceCode\"\n| take 5\n")
+	code, out, errs := runCLI(t, dir, "rules", "list", f)
+	if code != 0 || !strings.Contains(out, "SigninLogs,AADNonInteractiveUserSignInLogs") || strings.Count(errs, "take ignored") != 1 {
+		t.Errorf("rules list = %d, stdout %q, stderr %q; want both tables and one warning", code, out, errs)
+	}
+}
