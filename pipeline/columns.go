@@ -69,8 +69,15 @@ func AppendValueJSON(dst []byte, typ table.Type, v table.Value) []byte {
 	case table.KindInt, table.KindLong:
 		return strconv.AppendInt(dst, v.I, 10)
 	case table.KindReal:
-		if math.IsNaN(v.F) || math.IsInf(v.F, 0) {
-			return append(dst, "null"...)
+		// JSON has no infinity or NaN: they are written as the strings
+		// Kusto prints for them.
+		switch {
+		case math.IsNaN(v.F):
+			return append(dst, `"NaN"`...)
+		case math.IsInf(v.F, 1):
+			return append(dst, `"Infinity"`...)
+		case math.IsInf(v.F, -1):
+			return append(dst, `"-Infinity"`...)
 		}
 		return strconv.AppendFloat(dst, v.F, 'g', -1, 64)
 	case table.KindDateTime:

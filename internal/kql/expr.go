@@ -1351,7 +1351,17 @@ func formatReal(f float64) string {
 	case math.IsInf(f, -1):
 		return "-Infinity"
 	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	// Kusto (.NET) prints the shortest form that reads back, in scientific
+	// notation (E, a sign and two exponent digits at least) when the
+	// exponent is below -4 or 15 and above: 1E+20, 1.5E-07, 0.0001,
+	// 100000000000000.
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	i := strings.IndexByte(e, 'e')
+	exp, _ := strconv.Atoi(e[i+1:])
+	if exp < -4 || exp >= 15 {
+		return e[:i] + "E" + e[i+1:]
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
 // compactDynamic removes white space outside strings from dynamic JSON text

@@ -109,3 +109,34 @@ func TestInWithANullItemTestsEqualityItemByItem(t *testing.T) {
 		})
 	}
 }
+
+// TestRealsPrintAsKustoPrintsThem checks tostring() of reals: Kusto's
+// shortest form, with an exponent (E, two digits at least) from 1E+15 up
+// and below 1E-04, and Infinity, -Infinity and NaN.
+func TestRealsPrintAsKustoPrintsThem(t *testing.T) {
+	for _, tc := range []struct{ expr, want string }{
+		{`tostring(1e20)`, "1E+20"},
+		{`tostring(1.5e-7)`, "1.5E-07"},
+		{`tostring(0.00001)`, "1E-05"},
+		{`tostring(0.0001)`, "0.0001"},
+		{`tostring(1e14)`, "100000000000000"},
+		{`tostring(1e15)`, "1E+15"},
+		{`tostring(1000000.0)`, "1000000"},
+		{`tostring(123.45)`, "123.45"},
+		{`tostring(-2.5)`, "-2.5"},
+		{`tostring(1.0/0.0)`, "Infinity"},
+		{`tostring(-1.0/0.0)`, "-Infinity"},
+		{`tostring(real(nan))`, "NaN"},
+		{`tostring(real(+inf))`, "Infinity"},
+	} {
+		t.Run(tc.expr, func(t *testing.T) {
+			outs, err := mustCompile(t, "SigninLogs | project a = "+tc.expr).Run(deviceCodeRow(t))
+			if err != nil || len(outs) != 1 {
+				t.Fatalf("Run = %v, %v", outs, err)
+			}
+			if got := outs[0].Columns[0].Value.S; got != tc.want {
+				t.Errorf("%s = %q, want %q", tc.expr, got, tc.want)
+			}
+		})
+	}
+}
