@@ -707,16 +707,8 @@ func toHex(a []table.Value) table.Value {
 // string, or an argument is null. Occurrence 0 asks for no match: -1.
 func indexOf(a []table.Value) table.Value {
 	s, sub := toStr(a[0]), toStr(a[1])
-	opt := [3]int64{0, -1, 1} // start, length, occurrence
-	for i := 2; i < len(a); i++ {
-		v := toLongVal(a[i], table.TypeLong)
-		if v.K == table.KindNull {
-			return table.Null
-		}
-		opt[i-2] = v.I
-	}
-	start, length, occ := opt[0], opt[1], opt[2]
-	if length < -1 || occ < 0 {
+	start, length, occ, ok := indexOptions(a[2:])
+	if !ok {
 		return table.Null
 	}
 	var r []rune
@@ -761,6 +753,22 @@ func indexOf(a []table.Value) table.Value {
 			return table.Long(-1)
 		}
 	}
+}
+
+// indexOptions reads the optional start, length and occurrence arguments
+// that indexof and array_index_of share (defaults 0, -1, 1); ok is false
+// when one is null, length is below -1 or occurrence is negative.
+func indexOptions(a []table.Value) (start, length, occ int64, ok bool) {
+	opt := [3]int64{0, -1, 1}
+	for i, x := range a {
+		v := toLongVal(x, table.TypeLong)
+		if v.K == table.KindNull {
+			return 0, 0, 0, false
+		}
+		opt[i] = v.I
+	}
+	start, length, occ = opt[0], opt[1], opt[2]
+	return start, length, occ, length >= -1 && occ >= 0
 }
 
 func extremeBuilder(sign int) func(c *compiler, x *Call, args []*cexpr) *cexpr {

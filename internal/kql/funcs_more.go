@@ -677,16 +677,8 @@ func arrayIndexOf(a []table.Value) table.Value {
 		els = append(els, dynFromRaw(el))
 		return true
 	})
-	opt := [3]int64{0, -1, 1}
-	for i := 2; i < len(a); i++ {
-		v := toLongVal(a[i], table.TypeLong)
-		if v.K == table.KindNull {
-			return table.Null
-		}
-		opt[i-2] = v.I
-	}
-	start, length, occ := opt[0], opt[1], opt[2]
-	if length < -1 || occ < 0 {
+	start, length, occ, ok := indexOptions(a[2:])
+	if !ok {
 		return table.Null
 	}
 	n := int64(len(els))
