@@ -36,6 +36,9 @@ gobench() { # package, pattern
   eval "$cmd" | tee -a "$work/go.txt" | grep -E '^Benchmark' >&2 || true
 }
 
+# Whether the code measured differs from the commit (the report itself aside).
+dirty=""
+if [ -n "$(git status --porcelain -- . ":(exclude)$OUT")" ]; then dirty=" plus uncommitted changes"; fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 gobench ./pipeline/ 'ProcessBaselines|ProcessExample|ProcessParallel|Decode'
 gobench ./internal/kql/ 'Match|Run|ParseAndCompile'
@@ -113,7 +116,7 @@ row "Whole run path (Processor, workers, sink, checkpoints), 2 KiB events" "$(mb
   echo "# Benchmarks"
   echo
   echo "Written by \`scripts/bench.sh\` (COUNT=$COUNT MIB=$MIB) on $(date -u +%Y-%m-%d) at commit"
-  echo "$(git rev-parse --short HEAD)$(git diff --quiet || echo ' plus uncommitted changes'): $(go version | cut -d' ' -f3-),"
+  echo "$(git rev-parse --short HEAD)$dirty: $(go version | cut -d' ' -f3-),"
   echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average $load_before before"
   echo "and $load_after after. The machine is shared: compare rows of one run, not runs of different days."
   echo
