@@ -477,6 +477,63 @@ func TestVerifyRejectsTamperingAndOldTimestamps(t *testing.T) {
 	}
 }
 
+// Known answers for the signature, computed outside Go from docs/webhook.md's
+// scheme, "sha256=" + hex(HMAC-SHA256(secret, <timestamp> + "." + <raw body>)):
+//
+//	python3 -c 'import hmac,hashlib; print("sha256="+hmac.new(b"s3cr3t-for-tests",
+//	    b"1796328000" + b"." + BODY, hashlib.sha256).hexdigest())'
+var signatureKnownAnswers = []struct {
+	name string
+	body []byte
+	want string
+}{
+	{"a JSON finding", []byte(`{"findingId":"x"}`),
+		"sha256=1daf346d67074d2958b144aaef43a7c151fbc46e804209486e8d878415e8e355"},
+	{"raw UTF-8 bytes with a trailing newline", []byte("{\"user\":\"ad\u00e8le@contoso.com\"}\n"),
+		"sha256=212bea42059fa6b11541b60885b9496c60045804d6b3a40ae9c6919f4b562234"},
+}
+
+func TestSignMatchesTheDocumentedHMACOfTimestampDotBody(t *testing.T) {
+	for _, ka := range signatureKnownAnswers {
+		if got := Sign(secret, "1796328000", ka.body); got != ka.want {
+			t.Errorf("%s: Sign() = %s, want %s", ka.name, got, ka.want)
+		}
+	}
+}
+
+// TestTheSinkSendsTheDocumentedSignatureHeaders drives the sink's request
+// path with a fixed clock and checks the headers an endpoint receives
+// against the known answers, not against Sign.
+func TestTheSinkSendsTheDocumentedSignatureHeaders(t *testing.T) {
+	type seen struct {
+		ts, sig string
+		body    []byte
+	}
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- seen{r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	s, err := New(Config{URL: srv.URL, Insecure: true, Secret: secret, Retry: fastRetry}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	s.now = func() time.Time { return time.Unix(1796328000, 0) }
+	for _, ka := range signatureKnownAnswers {
+		if err := s.post(context.Background(), ka.body, "k"); err != nil {
+			t.Fatalf("%s: post() = %v", ka.name, err)
+		}
+		r := <-got
+		if r.ts != "1796328000" || r.sig != ka.want || string(r.body) != string(ka.body) {
+			t.Errorf("%s: endpoint got %s=%q %s=%q body %q; want %q, %q, %q",
+				ka.name, HeaderTimestamp, r.ts, HeaderSignature, r.sig, r.body, "1796328000", ka.want, ka.body)
+		}
+	}
+}
+
 func TestConfigErrorsNameTheirKeys(t *testing.T) {
 	tests := []struct {
 		name string
