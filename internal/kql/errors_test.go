@@ -99,32 +99,78 @@ func TestBrokenRulesAreRefusedWithTheirPlace(t *testing.T) {
 	}
 }
 
-// TestEndpointCallComparisonsTheStreamCanDecideCompile checks the uses of
+// TestEndpointCallComparisonsTheStreamCanDecideAreDecidedAsDefenderWould checks the uses of
 // EndpointCall that the stream decides as Defender would: a direct
-// comparison with the one value it derives, and output.
-func TestEndpointCallComparisonsTheStreamCanDecideCompile(t *testing.T) {
-	for _, query := range []string{
-		`AADSignInEventsBeta | where EndpointCall == "Cmsi:Cmsi"`,
-		`AADSignInEventsBeta | where EndpointCall != "Cmsi:Cmsi"`,
-		`AADSignInEventsBeta | where EndpointCall =~ "cmsi:cmsi"`,
-		`AADSignInEventsBeta | where EndpointCall !~ "CMSI:CMSI"`,
-		`AADSignInEventsBeta | where "Cmsi:Cmsi" == EndpointCall`,
-		`AADSignInEventsBeta | where (EndpointCall) == "Cmsi:Cmsi"`,
-		`AADSignInEventsBeta | where EndpointCall in ("Cmsi:Cmsi")`,
-		`AADSignInEventsBeta | where EndpointCall !in ("Cmsi:Cmsi")`,
-		`AADSignInEventsBeta | where EndpointCall in~ ("cmsi:cmsi")`,
-		`AADSignInEventsBeta | where EndpointCall !in~ ("cmsi:cmsi")`,
-		`let v = dynamic(["Cmsi:Cmsi"]); AADSignInEventsBeta | where EndpointCall in (v)`,
-		`let c = "Cmsi:Cmsi"; AADSignInEventsBeta | where EndpointCall == c`,
-		`AADSignInEventsBeta | where iff(EndpointCall == "Cmsi:Cmsi", 1, 0) == 1`,
-		`AADSignInEventsBeta | project EndpointCall, AccountUpn`,
-		`AADSignInEventsBeta | project E = EndpointCall | where E == "Cmsi:Cmsi"`,
-		`AADSignInEventsBeta | extend E = EndpointCall | where E =~ "Cmsi:Cmsi"`,
-		`AADSignInEventsBeta | project-rename E = EndpointCall | where E in ("Cmsi:Cmsi")`,
-		`AADSignInEventsBeta | project-reorder EndpointCall | project-away Timestamp`,
-		`AADSignInEventsBeta | where column_ifexists("EndpointCall", "") == "Cmsi:Cmsi"`,
-	} {
-		t.Run(query, func(t *testing.T) { mustCompile(t, query) })
+// comparison with the one value it derives, and output. Each query compiles
+// and is run on a sign-in the stream derives as "Cmsi:Cmsi" and on one it
+// derives as "" (every other sign-in), with the answer Defender gives.
+func TestEndpointCallComparisonsTheStreamCanDecideAreDecidedAsDefenderWould(t *testing.T) {
+	cases := []struct {
+		query       string
+		cmsi, empty bool   // whether each sign-in is kept
+		out         string // an output column that carries EndpointCall unchanged
+	}{
+		{`AADSignInEventsBeta | where EndpointCall == "Cmsi:Cmsi"`, true, false, ""},
+		{`AADSignInEventsBeta | where EndpointCall != "Cmsi:Cmsi"`, false, true, ""},
+		{`AADSignInEventsBeta | where EndpointCall =~ "cmsi:cmsi"`, true, false, ""},
+		{`AADSignInEventsBeta | where EndpointCall !~ "CMSI:CMSI"`, false, true, ""},
+		{`AADSignInEventsBeta | where "Cmsi:Cmsi" == EndpointCall`, true, false, ""},
+		{`AADSignInEventsBeta | where (EndpointCall) == "Cmsi:Cmsi"`, true, false, ""},
+		{`AADSignInEventsBeta | where EndpointCall in ("Cmsi:Cmsi")`, true, false, ""},
+		{`AADSignInEventsBeta | where EndpointCall !in ("Cmsi:Cmsi")`, false, true, ""},
+		{`AADSignInEventsBeta | where EndpointCall in~ ("cmsi:cmsi")`, true, false, ""},
+		{`AADSignInEventsBeta | where EndpointCall !in~ ("cmsi:cmsi")`, false, true, ""},
+		{`let v = dynamic(["Cmsi:Cmsi"]); AADSignInEventsBeta | where EndpointCall in (v)`, true, false, ""},
+		{`let c = "Cmsi:Cmsi"; AADSignInEventsBeta | where EndpointCall == c`, true, false, ""},
+		{`AADSignInEventsBeta | where iff(EndpointCall == "Cmsi:Cmsi", 1, 0) == 1`, true, false, ""},
+		{`AADSignInEventsBeta | project EndpointCall, AccountUpn`, true, true, "EndpointCall"},
+		{`AADSignInEventsBeta | project E = EndpointCall | where E == "Cmsi:Cmsi"`, true, false, "E"},
+		{`AADSignInEventsBeta | extend E = EndpointCall | where E =~ "Cmsi:Cmsi"`, true, false, "E"},
+		{`AADSignInEventsBeta | project-rename E = EndpointCall | where E in ("Cmsi:Cmsi")`, true, false, "E"},
+		{`AADSignInEventsBeta | project-reorder EndpointCall | project-away Timestamp`, true, true, "EndpointCall"},
+		{`AADSignInEventsBeta | where column_ifexists("EndpointCall", "") == "Cmsi:Cmsi"`, true, false, ""},
+	}
+	signIn := func(t *testing.T, endpoint string) *table.Row {
+		return mkRow(t, signInEventsBeta, map[string]table.Value{
+			"Timestamp":    dt("2025-02-14T11:58:03Z"),
+			"AccountUpn":   table.Str("adele.vance@contoso.com"),
+			"ErrorCode":    table.Int(0),
+			"EndpointCall": table.Str(endpoint),
+		})
+	}
+	for _, tc := range cases {
+		t.Run(tc.query, func(t *testing.T) {
+			p := mustCompile(t, tc.query)
+			for _, r := range []struct {
+				endpoint string
+				want     bool
+			}{{"Cmsi:Cmsi", tc.cmsi}, {"", tc.empty}} {
+				row := signIn(t, r.endpoint)
+				got, err := p.Match(row)
+				if err != nil || got != r.want {
+					t.Errorf("EndpointCall %q: Match = %v, %v; want %v", r.endpoint, got, err, r.want)
+				}
+				outs, err := p.Run(row)
+				if err != nil || (len(outs) == 1) != r.want || len(outs) > 1 {
+					t.Fatalf("EndpointCall %q: Run = %d rows, %v; want kept %v", r.endpoint, len(outs), err, r.want)
+				}
+				if tc.out == "" || len(outs) == 0 {
+					continue
+				}
+				found := false
+				for _, c := range outs[0].Columns {
+					if c.Name == tc.out {
+						found = true
+						if c.Value != table.Str(r.endpoint) {
+							t.Errorf("EndpointCall %q: output %s = %+v, want it unchanged", r.endpoint, c.Name, c.Value)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("EndpointCall %q: no output column %s", r.endpoint, tc.out)
+				}
+			}
+		})
 	}
 }
 
