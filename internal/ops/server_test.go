@@ -9,14 +9,21 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/streamhunt/streamhunt/internal/metrics"
 )
 
 func TestEndpointsAnswerWhatProbesAndScrapersExpect(t *testing.T) {
 	h := NewHealth(HealthOptions{Require: []string{ComponentEventHubs, ComponentCheckpointStore}})
+	// The registry is shared by the process (and kept across -count runs):
+	// the scrape must show the series risen by what this test added.
+	const series = `streamhunt_events_received_total{hub="insights-logs-signinlogs",partition="0"}`
+	before := testutil.ToFloat64(metrics.EventsReceived.WithLabelValues("insights-logs-signinlogs", "0"))
 	metrics.EventsReceived.WithLabelValues("insights-logs-signinlogs", "0").Add(3)
 	srv := httptest.NewServer(Handler(h, nil))
 	defer srv.Close()
@@ -49,12 +56,19 @@ func TestEndpointsAnswerWhatProbesAndScrapersExpect(t *testing.T) {
 		t.Errorf("/readyz once both answered = %d %s, want 200 ready", code, body)
 	}
 	code, body = get(PathMetrics)
-	for _, want := range []string{
-		`streamhunt_events_received_total{hub="insights-logs-signinlogs",partition="0"} 3`,
-		"go_goroutines", "process_cpu_seconds_total",
-	} {
+	for _, want := range []string{series + " ", "go_goroutines", "process_cpu_seconds_total"} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics (%d) lacks %q", code, want)
+		}
+	}
+	for _, line := range strings.Split(body, "\n") {
+		v, ok := strings.CutPrefix(line, series+" ")
+		if !ok {
+			continue
+		}
+		got, err := strconv.ParseFloat(v, 64)
+		if err != nil || got-before != 3 {
+			t.Errorf("/metrics shows %q after %v before the test added 3", line, before)
 		}
 	}
 }

@@ -156,14 +156,18 @@ func TestThreeMegabytesArriveAsSeveralRequestsEachUnderOneMegabyte(t *testing.T)
 	s, store := start(t, in, Config{})
 	b := bigBatch(3 << 20)
 	s.SetName("la-3mb")
+	// The registry is shared by the process (and kept across -count runs):
+	// compare what this write added.
+	deliveredBefore := testutil.ToFloat64(metrics.SinkDelivered.WithLabelValues("la-3mb"))
+	attemptsBefore := testutil.ToFloat64(metrics.SinkAttempts.WithLabelValues("la-3mb"))
 	if err := s.Write(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	if got := testutil.ToFloat64(metrics.SinkDelivered.WithLabelValues("la-3mb")); got != float64(len(b.Findings)) {
-		t.Fatalf("streamhunt_sink_findings_delivered_total = %v, want %d", got, len(b.Findings))
+	if got := testutil.ToFloat64(metrics.SinkDelivered.WithLabelValues("la-3mb")) - deliveredBefore; got != float64(len(b.Findings)) {
+		t.Fatalf("streamhunt_sink_findings_delivered_total rose by %v, want %d", got, len(b.Findings))
 	}
-	if got := testutil.ToFloat64(metrics.SinkAttempts.WithLabelValues("la-3mb")); got != float64(len(in.sizes)) {
-		t.Fatalf("streamhunt_sink_attempts_total = %v, want one per request (%d)", got, len(in.sizes))
+	if got := testutil.ToFloat64(metrics.SinkAttempts.WithLabelValues("la-3mb")) - attemptsBefore; got != float64(len(in.sizes)) {
+		t.Fatalf("streamhunt_sink_attempts_total rose by %v, want one per request (%d)", got, len(in.sizes))
 	}
 	if len(in.sizes) < 4 {
 		t.Fatalf("%d requests for 3 MB, want at least 4 (each under 1 MB)", len(in.sizes))
