@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +22,9 @@ import (
 	"github.com/streamhunt/streamhunt/pipeline"
 	"github.com/streamhunt/streamhunt/sink/blob"
 )
+
+// containerSeq tells apart the containers made by one test process.
+var containerSeq atomic.Int64
 
 type line struct {
 	Time        string          `json:"time"`
@@ -184,11 +189,18 @@ func TestConfigChoosesOnePlace(t *testing.T) {
 
 func TestBlobStoresDeadLettersInAzurite(t *testing.T) {
 	cs := testenv.Azurite(t)
-	w, err := NewBlob(BlobConfig{Account: blob.Account{ConnectionString: cs}, Container: "dl-test", Prefix: "dead"})
+	// A container of this run's own: Azurite lives as long as the test
+	// process, so a fixed name would still hold the blobs of an earlier
+	// -count run.
+	cname := fmt.Sprintf("dl%d-%d", time.Now().UnixNano()%1e9, containerSeq.Add(1))
+	w, err := NewBlob(BlobConfig{Account: blob.Account{ConnectionString: cs}, Container: cname, Prefix: "dead"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	// The day in the blob's path is taken while writing; around midnight UTC
+	// it may be the day before the one at the assertion.
+	start := time.Now().UTC()
 	if err := w.WriteDeadLetters(ctx, samples()); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +208,7 @@ func TestBlobStoresDeadLettersInAzurite(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := azblob.NewClientFromConnectionString(cs, nil)
-	pager := c.NewListBlobsFlatPager("dl-test", nil)
+	pager := c.NewListBlobsFlatPager(cname, nil)
 	var names []string
 	total := 0
 	for pager.More() {
@@ -206,7 +218,7 @@ func TestBlobStoresDeadLettersInAzurite(t *testing.T) {
 		}
 		for _, it := range page.Segment.BlobItems {
 			names = append(names, *it.Name)
-			resp, err := c.DownloadStream(ctx, "dl-test", *it.Name, nil)
+			resp, err := c.DownloadStream(ctx, cname, *it.Name, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,8 +231,9 @@ func TestBlobStoresDeadLettersInAzurite(t *testing.T) {
 	if len(names) != 2 || total != 3 {
 		t.Fatalf("blobs = %v holding %d dead letters, want 2 blobs holding 3", names, total)
 	}
+	days := []string{"dead/" + start.Format("2006/01/02/"), "dead/" + time.Now().UTC().Format("2006/01/02/")}
 	for _, n := range names {
-		if !strings.HasPrefix(n, "dead/"+time.Now().UTC().Format("2006/01/02/")) || !strings.HasSuffix(n, ".jsonl") {
+		if !(strings.HasPrefix(n, days[0]) || strings.HasPrefix(n, days[1])) || !strings.HasSuffix(n, ".jsonl") {
 			t.Fatalf("blob name %q is not dead/yyyy/mm/dd/hh/....jsonl", n)
 		}
 	}
