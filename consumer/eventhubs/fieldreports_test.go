@@ -19,6 +19,7 @@ import (
 
 	"github.com/streamhunt/streamhunt/checkpoint"
 	"github.com/streamhunt/streamhunt/consumer/eventhubs"
+	"github.com/streamhunt/streamhunt/internal/ehtest"
 	"github.com/streamhunt/streamhunt/internal/metrics"
 	"github.com/streamhunt/streamhunt/internal/ops"
 	"github.com/streamhunt/streamhunt/pipeline"
@@ -102,13 +103,15 @@ func TestFindingsNoSinkAcknowledgedAreReadAgainAfterARestart(t *testing.T) {
 
 // Field report 8 (open-telemetry/opentelemetry-collector-contrib#37157): a start time applies without a checkpoint; after a restart the checkpoint wins over it.
 func TestAStartTimeAppliesOnlyToAPartitionWithoutACheckpoint(t *testing.T) {
-	f := newFixture(t, 1)
+	// The server's clock stamps the enqueued times: "before" one second
+	// before the start time, "after" and "more" one second after it.
+	at := time.Now().UTC().Truncate(time.Second)
+	clock := &serverClock{t: at.Add(-time.Second)}
+	f := newFixtureWith(t, 1, ehtest.Options{Now: clock.Now})
 	store := f.store()
 	before := records("before", 3)
 	f.publish("0", before...)
-	time.Sleep(30 * time.Millisecond) // enqueued times have millisecond precision
-	at := time.Now()
-	time.Sleep(30 * time.Millisecond)
+	clock.Set(at.Add(time.Second))
 	after := records("after", 3)
 	f.publish("0", after...)
 
@@ -132,6 +135,24 @@ func TestAStartTimeAppliesOnlyToAPartitionWithoutACheckpoint(t *testing.T) {
 		}
 	}
 	deliveredOnce(t, got, append(after, more...))
+}
+
+// serverClock is a settable clock for the test server's enqueued times.
+type serverClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *serverClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *serverClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 // stallable is a checkpoint store whose ownership calls can be made to hang
@@ -229,7 +250,18 @@ func TestAReplicaJoiningLaterTakesHalfThePartitionsAndNothingIsReadTwice(t *test
 	})
 	late := f.publishRound("late", 4, 25)
 	eventually(t, "the late round delivered", func() bool { return hasAll(uniqueIDs(f.sink.FindingIDs()), late) })
-	time.Sleep(300 * time.Millisecond) // a replica still reading a lost partition would deliver again now
+	// Every body processed and every partition checkpointed at its last
+	// event, each still read by one link: a replica that read a partition
+	// twice has processed a body twice by now.
+	bodies := int64(len(early) + len(late))
+	eventually(t, "every body processed and every partition checkpointed at its end", func() bool {
+		c := f.checkpoints(watch)
+		return f.proc.calls.Load() >= bodies && c["0"] == 29 && c["1"] == 29 && c["2"] == 29 && c["3"] == 29 &&
+			f.onePartitionReader(watch, 4, "first", "second")
+	})
+	if n := f.proc.calls.Load(); n != bodies {
+		t.Errorf("%d bodies processed for %d published: a partition was read twice", n, bodies)
+	}
 	deliveredOnce(t, uniqueIDs(f.sink.FindingIDs()), append(early, late...))
 }
 
@@ -244,10 +276,33 @@ func TestPartitionsResumeAfterAnOutageLongerThanTheReceiveWait(t *testing.T) {
 
 	// The connection dies; every reconnect (attach and token exchange)
 	// answers only after 15 receive waits.
-	f.srv.SetResponseDelay(1500 * time.Millisecond)
+	outage := 15 * opts.ReceiveWait
+	f.srv.SetResponseDelay(outage)
+	dropped := time.Now()
 	f.srv.DropConnections()
 	during := f.publishRound("b", 2, 3)
-	time.Sleep(2 * time.Second)
+	receivers := func() int {
+		n := 0
+		for p := 0; p < 2; p++ {
+			st, err := f.srv.PartitionState(f.hub, strconv.Itoa(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(st.Receivers)
+		}
+		return n
+	}
+	// The failure took: the consumer is connected again, but with its
+	// replies held back no receiver is attached to either partition.
+	eventually(t, "the consumer reconnecting with no receiver attached", func() bool {
+		return f.srv.Connections() > 0 && receivers() == 0
+	})
+	// The outage lasts 15 receive waits at least: a receiver needs two
+	// delayed replies (token, then attach) before the server registers it.
+	time.Sleep(outage - time.Since(dropped))
+	if n := receivers(); n != 0 {
+		t.Fatalf("%d receivers attached within %s of the drop: the injected delay did not take", n, outage)
+	}
 	if got := uniqueIDs(f.sink.FindingIDs()); got[expectedID(during[0])] != 0 || got[expectedID(during[3])] != 0 {
 		t.Fatal("records delivered during the outage: the injected failure did not take")
 	}
