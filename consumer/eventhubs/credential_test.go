@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"math/big"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,11 +64,14 @@ func (c *tokenCredential) GetToken(_ context.Context, o policy.TokenRequestOptio
 
 func TestTheEntraCredentialPathReadsOverTLSWithAToken(t *testing.T) {
 	cert, pool := selfSigned(t)
-	var audiences atomic.Value
+	var mu sync.Mutex
+	audiences := map[string]bool{}
 	srv, err := ehtest.NewServer(ehtest.Options{
 		TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
 		AcceptJWT: func(token, audience string) bool {
-			audiences.Store(audience)
+			mu.Lock()
+			audiences[audience] = true
+			mu.Unlock()
 			return token == "entra-token-for-tests"
 		},
 	})
@@ -100,8 +104,24 @@ func TestTheEntraCredentialPathReadsOverTLSWithAToken(t *testing.T) {
 	if s, _ := cred.scopes.Load().([]string); len(s) != 1 || s[0] != "https://eventhubs.azure.net//.default" {
 		t.Errorf("token requested for scopes %v, want Event Hubs' https://eventhubs.azure.net//.default", s)
 	}
-	if a, _ := audiences.Load().(string); a == "" {
-		t.Error("the server never checked a token's audience")
+	// The SDK puts each token to $cbs for the entity it opens (azeventhubs
+	// v2.0.2 internal/namespace.go GetEntityAudience: "amqps://" + namespace
+	// + "/" + entity path): the hub's $management link and its partitions in
+	// the consumer group.
+	base := "amqps://" + srv.TLSNamespace() + "/" + hub
+	allowed := map[string]bool{base + "/$management": true}
+	for _, p := range []string{"0", "1"} {
+		allowed[base+"/ConsumerGroups/$Default/Partitions/"+p] = true
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for a := range audiences {
+		if !allowed[a] {
+			t.Errorf("a token was put for audience %q, not one of the hub's entities %v", a, allowed)
+		}
+	}
+	if want := base + "/ConsumerGroups/$Default/Partitions/1"; !audiences[want] {
+		t.Errorf("no token was put for %s, the partition the findings were read from (audiences %v)", want, audiences)
 	}
 }
 
