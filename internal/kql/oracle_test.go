@@ -190,7 +190,9 @@ func TestParseCoversThePublicSignInCorpus(t *testing.T) {
 	shared := testenv.SharedDir(t)
 	f, err := os.Open(filepath.Join(shared, "kql-corpus", "queries.jsonl"))
 	if err != nil {
-		t.Skipf("corpus absent: %v", err)
+		// ../shared is here (SharedDir skips when it is not): a corpus
+		// missing from it is a broken checkout, not a reason to pass.
+		t.Fatalf("../shared is present but its corpus is not: %v", err)
 	}
 	defer f.Close()
 	var corpus []corpusQuery
@@ -357,7 +359,9 @@ func TestCompileAgreesWithMicrosoftsAnalyzerOnTheRowLocalCorpus(t *testing.T) {
 	shared := testenv.SharedDir(t)
 	f, err := os.Open(filepath.Join(shared, "kql-corpus", "queries.jsonl"))
 	if err != nil {
-		t.Skipf("corpus absent: %v", err)
+		// ../shared is here (SharedDir skips when it is not): a corpus
+		// missing from it is a broken checkout, not a reason to pass.
+		t.Fatalf("../shared is present but its corpus is not: %v", err)
 	}
 	defer f.Close()
 	queries := map[string]string{}
@@ -371,6 +375,12 @@ func TestCompileAgreesWithMicrosoftsAnalyzerOnTheRowLocalCorpus(t *testing.T) {
 		if q.Dup == "" && q.MSOK && q.Class == "a-rowlocal" {
 			queries[q.ID] = q.Text
 		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(queries) == 0 {
+		t.Fatal("the corpus holds no row-local query Microsoft accepts, so the agreement proves nothing")
 	}
 	verdicts := runOracleWith(t, queries, table.Tables())
 	var bothOK, bothErr, oursUnsupported, onlyOurs, onlyTheirs int
