@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -117,7 +118,41 @@ func TestSeedFormsFlagExactlyTheSameSignInsOnThePublicSamples(t *testing.T) {
 	if s != x {
 		t.Fatalf("Sentinel form flagged [%s]\nDefender form flagged [%s]", s, x)
 	}
+	if s != "" {
+		return
+	}
+	// Both forms flag nothing: the public samples' device-code sign-ins are
+	// from joined devices. That agreement proves something only if there are
+	// such sign-ins and both forms flag them, alike, once the device is
+	// unknown (the sibling test's guard, on the public records).
+	var candidates int
+	unknown := map[string][]string{}
+	r := &file.Reader{Valid: pipeline.ValidOrRepairable}
+	err := r.Read(context.Background(), sharedRecordFiles(t), func(b file.Body) error {
+		if !bytes.Contains(b.Data, []byte(`"authenticationProtocol":"deviceCode"`)) {
+			return nil
+		}
+		candidates++
+		body := deviceID.ReplaceAll(b.Data, []byte(`"deviceId":""`))
+		for _, f := range p.Process(pipeline.Event{Body: body}).Findings {
+			unknown[f.RuleID] = append(unknown[f.RuleID], f.RecordID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if candidates == 0 {
+		t.Fatal("the public samples hold no device-code sign-in, so the comparison proves nothing")
+	}
+	s, x = strings.Join(unknown["entra-device-code-unmanaged"], ","), strings.Join(unknown["entra-device-code-unmanaged-xdr"], ",")
+	if s == "" || s != x {
+		t.Fatalf("with the device id removed from the public device-code sign-ins (%d bodies)\nSentinel form flagged [%s]\nDefender form flagged [%s]\nwant both alike and not empty", candidates, s, x)
+	}
 }
+
+// deviceID matches a sign-in's deviceDetail.deviceId.
+var deviceID = regexp.MustCompile(`"deviceId":"[^"]*"`)
 
 func TestTheBenignBrokerDeviceCodeSignInOnAJoinedDeviceYieldsNoFinding(t *testing.T) {
 	p := builtinPipeline(t)
