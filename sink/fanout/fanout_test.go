@@ -210,7 +210,12 @@ func TestMinimisationOmitsOrHashesColumnsEverywhereBeforeTheyLeave(t *testing.T)
 	}
 	got := minimised.Batches()[0].Findings
 	js, _ := json.Marshal(got[0])
-	wantHash := HashValue([]byte(key), "203.0.113.0")
+	// Known answers computed outside Go from docs/sinks.md ("hmac:" + the
+	// first 32 hex digits of HMAC-SHA256(hashKey, lower-cased value)):
+	//   python3 -c 'import hmac,hashlib; print(hmac.new(b"0123456789abcdef-key", b"203.0.113.0", hashlib.sha256).hexdigest()[:32])'
+	// and the same for b"user0@contoso.com".
+	const wantHash = "hmac:42777f43f669b3548658cb5428121217"
+	const wantUserHash = "hmac:953162bf7d9a510c6ea4816601bc8651"
 	ip0, _ := got[0].Columns.Get("IPAddress")
 	ip1, _ := got[1].Columns.Get("IPAddress")
 	tests := []struct {
@@ -221,6 +226,8 @@ func TestMinimisationOmitsOrHashesColumnsEverywhereBeforeTheyLeave(t *testing.T)
 		{"the IP address appears nowhere", !strings.Contains(string(js), `203.0.113.0"`)},
 		{"the omitted column is gone", func() bool { _, ok := got[0].Columns.Get("UserPrincipalName"); return !ok }()},
 		{"the hashed column holds the keyed hash", ip0.S == wantHash},
+		{"HashValue gives the documented hash", HashValue([]byte(key), "203.0.113.0") == wantHash},
+		{"values are lower-cased before hashing, as documented", HashValue([]byte(key), "USER0@Contoso.COM") == wantUserHash},
 		{"equal values hash equally, so findings still correlate", ip1.S == ip0.S},
 		{"the ip entity is hashed and the account entity dropped", len(got[0].Entities) == 1 && got[0].Entities[0].Identifier == wantHash},
 		{"inside dynamic columns the values are replaced", strings.Contains(string(js), `\"from\":\"`+wantHash) || strings.Contains(string(js), `"from":"`+wantHash)},
