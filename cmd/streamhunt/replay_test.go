@@ -18,14 +18,14 @@ func signin(id, protocol, deviceID, result, app string) string {
 
 const office = "d3590ed6-52b3-4102-aeff-aad2292ab01c"
 
+// runCLI runs the command line in dir. The working directory is the
+// process's: t.Chdir keeps it there until the test ends (so a run's
+// goroutine started by the test never sees it move back mid-test) and
+// refuses a parallel test, so no test here may call t.Parallel.
 func runCLI(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	wd, _ := os.Getwd()
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(wd)
+	t.Chdir(dir)
 	code = dispatch(context.Background(), args, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }

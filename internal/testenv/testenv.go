@@ -12,11 +12,17 @@ import (
 	"testing"
 )
 
+// startDir is the working directory the test binary started in (go test
+// starts it in the package's directory), taken before any test can move it
+// with t.Chdir.
+var startDir, startErr = os.Getwd()
+
 // RepoRoot returns the directory that holds go.mod, walking up from the
-// working directory of the test.
+// directory the test binary started in (not the current one, which a test
+// may have changed with t.Chdir).
 func RepoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := startDir, startErr
 	if err != nil {
 		t.Fatalf("getwd: %v", err)
 	}
